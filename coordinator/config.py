@@ -1,0 +1,90 @@
+"""The coordinator's view of the run config, read once into a frozen dataclass.
+
+Only keys the association needs are read here; model hyper-parameters are the members'
+business (see ``participant_node.config``). The coordinator config has no field that could hold
+a private key: the coordinator cannot be configured to decrypt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENCRYPTION_CHOICES: tuple[str, ...] = ("paillier", "none")
+
+
+@dataclass(frozen=True)
+class CoordinatorConfig:
+    """Settings of one federated run, as the association sees them.
+
+    Parameters
+    ----------
+    num_rounds
+        Rounds of training (each followed by federated evaluation).
+    min_members
+        A round is aggregated only when at least this many members replied.
+    round_timeout
+        Seconds to wait for replies in one round.
+    model_seed
+        Seed from which members build identical round-1 weights.
+    encryption, insecure_plaintext
+        ``paillier`` (default) or ``none``; ``none`` requires the explicit opt-out flag.
+    run_store
+        SQLite file of the run store.
+    """
+
+    num_rounds: int
+    min_members: int
+    round_timeout: float
+    model_seed: int
+    encryption: str
+    insecure_plaintext: bool
+    run_store: Path
+
+    def __post_init__(self) -> None:
+        if self.num_rounds < 1:
+            raise ValueError(f"num-server-rounds must be >= 1; got {self.num_rounds}")
+        if self.min_members < 1:
+            raise ValueError(f"min-members must be >= 1; got {self.min_members}")
+        if not self.round_timeout > 0:
+            raise ValueError(f"round-timeout must be > 0 seconds; got {self.round_timeout}")
+        if self.encryption not in ENCRYPTION_CHOICES:
+            raise ValueError(
+                f"encryption must be one of {ENCRYPTION_CHOICES}; got {self.encryption!r}"
+            )
+        if self.encryption == "none" and not self.insecure_plaintext:
+            raise ValueError(
+                "encryption 'none' sends every member's update in the clear; it requires the "
+                "explicit opt-out insecure-plaintext = true"
+            )
+
+    @classmethod
+    def from_run_config(cls, run_config: Mapping[str, object]) -> CoordinatorConfig:
+        """Read the Flower run config (``[tool.flwr.app.config]`` plus overrides)."""
+        store = str(run_config.get("run-store", "") or "")
+        out_dir = str(run_config.get("out-dir", "") or "")
+        if not store:
+            store = (
+                str(Path(out_dir) / "runstore.sqlite") if out_dir else ".fedcredit/runstore.sqlite"
+            )
+        return cls(
+            num_rounds=int(str(run_config.get("num-server-rounds", 20))),
+            min_members=int(str(run_config.get("min-members", 2))),
+            round_timeout=float(str(run_config.get("round-timeout", 600.0))),
+            model_seed=int(str(run_config.get("model-seed", 7))),
+            encryption=str(run_config.get("encryption", "paillier")),
+            insecure_plaintext=_as_bool(run_config.get("insecure-plaintext", False)),
+            run_store=Path(store),
+        )
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise ValueError(f"expected a boolean; got {value!r}")

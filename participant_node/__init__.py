@@ -1,0 +1,1 @@
+"""fedcredit: participant_node."""

@@ -1,0 +1,5 @@
+"""`fedcredit sim generate`: write a synthetic consortium to disk."""
+
+import typer
+
+app = typer.Typer()

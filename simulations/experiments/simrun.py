@@ -1,0 +1,310 @@
+"""``fedcredit sim run``: one federated training on Flower's simulation engine, with baselines.
+
+Steps: load the data (one CSV, or a consortium's member files) -> contract (given, or inferred
+from the whole file and written to ``DIR/contract.toml``) -> validate -> partition into members
+-> stratified 20% holdout per member -> encode with the contract -> run the ServerApp and
+ClientApps on Flower's simulation engine -> decode the stored aggregates as a key holder ->
+baselines on the same splits -> ``report.json``, ``report.md`` and plots.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coordinator.state import RunStore
+from participant_node.config import MemberConfig
+from participant_node.data import Contract, Preprocessor, infer_contract, load_contract, read_table
+from participant_node.metrics import HistogramMetrics, unpack_histograms
+from participant_node.model import ModelSpec, build_from_spec, predict_proba, set_flat
+from participant_node.partition import MemberPartition, save_partition, write_manifest
+from privacy import InsecurePlaintextCodec, UpdateCodec
+from simulations.engine import run_simulation
+from simulations.experiments import baselines
+from simulations.experiments.partition import (
+    MEMBER_COLUMN,
+    assign_members,
+    parse_partition,
+    stratified_holdout,
+)
+
+HOLDOUT_FRACTION = 0.2
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SimRunConfig:
+    """Everything ``fedcredit sim run`` was asked to do (recorded in the report)."""
+
+    out: Path
+    label: str
+    positive: str
+    data: Path | None = None
+    consortium: Path | None = None
+    contract: Path | None = None
+    members: int = 5
+    partition: str = "iid"
+    rounds: int = 20
+    seed: int = 42
+    model: str = "logistic"
+    mlp_hidden: int = 32
+    local_epochs: int = 1
+    batch_size: int = 64
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    hist_bins: int = 4096
+    baselines: bool = True
+    encryption: str = "paillier"
+    insecure_plaintext: bool = False
+    encoding: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.consortium is None):
+            raise ValueError("give exactly one of --data PATH.csv or --consortium DIR")
+        if self.rounds < 1:
+            raise ValueError(f"--rounds must be >= 1; got {self.rounds}")
+        if self.encryption == "none" and not self.insecure_plaintext:
+            raise ValueError("--encryption none requires the explicit --insecure-plaintext opt-out")
+        parse_partition(self.partition)
+
+
+def load_rows(cfg: SimRunConfig) -> tuple[pd.DataFrame, str | None]:
+    """Read the pooled rows (with a member column for a consortium) and the id column."""
+    if cfg.data is not None:
+        if not cfg.data.is_file():
+            raise FileNotFoundError(f"{cfg.data}: no such data file")
+        if cfg.contract is not None:
+            contract = load_contract(cfg.contract)
+            return read_table(cfg.data, contract, encoding=cfg.encoding), contract.id_column
+        return pd.read_csv(cfg.data, encoding=cfg.encoding or "utf-8-sig"), None
+    assert cfg.consortium is not None
+    files = sorted((cfg.consortium / "members").glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"{cfg.consortium / 'members'}: no member CSV files")
+    contract = load_contract(cfg.contract) if cfg.contract is not None else None
+    frames = []
+    for f in files:
+        df = read_table(f, contract, encoding=cfg.encoding) if contract else pd.read_csv(f)
+        df[MEMBER_COLUMN] = f.stem
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True), "company_id"
+
+
+def resolve_contract(cfg: SimRunConfig, df: pd.DataFrame, id_column: str | None) -> Contract:
+    """The given contract, or one inferred from the whole pooled file (written to DIR)."""
+    if cfg.contract is not None:
+        return load_contract(cfg.contract)
+    exclude = [MEMBER_COLUMN] if MEMBER_COLUMN in df.columns else []
+    contract = infer_contract(
+        df, label=cfg.label, positive=cfg.positive, id_column=id_column, exclude=exclude
+    )
+    contract.save(cfg.out / "contract.toml")
+    return contract
+
+
+def build_partitions(
+    cfg: SimRunConfig, df: pd.DataFrame, contract: Contract
+) -> list[MemberPartition]:
+    """Assign members, split holdouts, encode with the contract."""
+    pre = Preprocessor(contract)
+    x = pre.transform(df)
+    y = pre.labels(df)
+    spec = parse_partition(cfg.partition)
+    owner = assign_members(df, spec, cfg.members, y, seed=cfg.seed)
+    parts = []
+    for i, member in enumerate(sorted(set(owner.tolist()), key=lambda m: (m == "rest", m))):
+        rows = np.flatnonzero(owner == member)
+        hold = stratified_holdout(y[rows], HOLDOUT_FRACTION, seed=cfg.seed + i)
+        parts.append(
+            MemberPartition(
+                member_id=str(member),
+                x_train=x[rows[~hold]],
+                y_train=y[rows[~hold]],
+                x_holdout=x[rows[hold]],
+                y_holdout=y[rows[hold]],
+            )
+        )
+    return parts
+
+
+def run_config(
+    cfg: SimRunConfig, parts_dir: Path, run_id: str
+) -> dict[str, str | int | float | bool]:
+    """The Flower run config handed to the ServerApp and every ClientApp."""
+    return {
+        "num-server-rounds": cfg.rounds,
+        "min-members": max(1, len(list(parts_dir.glob("*.npz"))) // 2 + 1),
+        "round-timeout": 600.0,
+        "model": cfg.model,
+        "mlp-hidden": cfg.mlp_hidden,
+        "model-seed": cfg.seed,
+        "local-epochs": cfg.local_epochs,
+        "batch-size": cfg.batch_size,
+        "learning-rate": cfg.learning_rate,
+        "momentum": cfg.momentum,
+        "hist-bins": cfg.hist_bins,
+        "encryption": cfg.encryption,
+        "insecure-plaintext": cfg.insecure_plaintext,
+        "data-dir": str(parts_dir.resolve()),
+        "out-dir": str(cfg.out.resolve()),
+        "run-store": str((cfg.out / "runstore.sqlite").resolve()),
+        "run-id": run_id,
+    }
+
+
+def key_holder_codec(cfg: SimRunConfig) -> UpdateCodec:
+    """The codec a member (key holder) decodes with; the harness plays that member."""
+    return InsecurePlaintextCodec() if cfg.encryption == "none" else _encrypted_codec(cfg)
+
+
+def _encrypted_codec(cfg: SimRunConfig) -> UpdateCodec:
+    from participant_node.codecs import member_codec
+
+    return member_codec(MemberConfig.from_run_config({"encryption": cfg.encryption}))
+
+
+def decode_federation(
+    cfg: SimRunConfig, store_path: Path, run_id: str, parts: list[MemberPartition]
+) -> dict[str, Any]:
+    """Read the run store as a key holder: per-round metrics, final model, per-member AUC."""
+    codec = key_holder_codec(cfg)
+    with RunStore(store_path) as store:
+        evals = store.checkpoints(run_id, "evaluate")
+        trains = store.checkpoints(run_id, "train")
+        status = store.run(run_id)
+    if not trains or not evals:
+        raise RuntimeError(f"run {run_id} produced no aggregate: {status['reason']}")
+    rounds = []
+    for cp in evals:
+        pos, neg = unpack_histograms(codec.decode(cp.payload).values)
+        m = HistogramMetrics.from_histograms(pos, neg)
+        rounds.append(
+            {
+                "round": cp.round,
+                "auc": m.auc,
+                "ks": m.ks,
+                "brier": m.brier,
+                "members": len(cp.members),
+            }
+        )
+    final_pos, final_neg = unpack_histograms(codec.decode(evals[-1].payload).values)
+    final = HistogramMetrics.from_histograms(final_pos, final_neg)
+    spec = ModelSpec(kind=cfg.model, n_features=parts[0].n_features, hidden=cfg.mlp_hidden)
+    model = build_from_spec(spec, seed=cfg.seed)
+    set_flat(model, codec.decode(trains[-1].payload).mean())
+    x_hold, y_hold = baselines.global_holdout(parts)
+    scores = predict_proba(model, x_hold)
+    pooled_auc, pooled_ks = baselines.auc_ks(scores, y_hold)
+    per_member = {
+        p.member_id: baselines.auc_ks(predict_proba(model, p.x_holdout), p.y_holdout)[0]
+        for p in parts
+    }
+    rounds_done = len(trains)
+    up_bytes = sum(c.bytes_up for c in trains) + sum(c.bytes_up for c in evals)
+    member_rounds = sum(len(c.members) for c in trains)
+    return {
+        "status": status["status"],
+        "reason": status["reason"],
+        "auc": final.auc,
+        "ks": final.ks,
+        "brier": final.brier,
+        "auc_exact_pooled": pooled_auc,
+        "ks_exact_pooled": pooled_ks,
+        "rounds": rounds,
+        "per_member_auc": per_member,
+        "scores": scores,
+        "histograms": (final_pos, final_neg),
+        "seconds_per_round": float(np.mean([c.seconds for c in trains])),
+        "rounds_completed": rounds_done,
+        "bytes_up_per_member_per_round": int(up_bytes / max(member_rounds, 1)),
+        "scheme": codec.scheme,
+    }
+
+
+def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
+    """Execute the whole simulation; return the report dict (also written to ``cfg.out``)."""
+    from simulations.report import write_report
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    progress("loading and validating data")
+    df, id_column = load_rows(cfg)
+    contract = resolve_contract(cfg, df, id_column)
+    parts = build_partitions(cfg, df, contract)
+    parts_dir = cfg.out / "partitions"
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    for p in parts:
+        save_partition(p, parts_dir)
+    write_manifest(parts_dir, [p.member_id for p in parts])
+    run_id = f"sim-{cfg.seed}-{int(time.time())}"
+    progress(f"federated training: {len(parts)} members x {cfg.rounds} rounds on Flower")
+    t_fed = time.perf_counter()
+    run_simulation(run_config(cfg, parts_dir, run_id), len(parts), cfg.out / "flwr-app")
+    fed_wall = time.perf_counter() - t_fed
+    fed = decode_federation(cfg, cfg.out / "runstore.sqlite", run_id, parts)
+    report: dict[str, Any] = {
+        "federated": fed,
+        "members": [
+            {
+                "id": p.member_id,
+                "rows": int(len(p.y_train) + len(p.y_holdout)),
+                "positives": int(p.y_train.sum() + p.y_holdout.sum()),
+                "train_rows": len(p.y_train),
+                "holdout_rows": len(p.y_holdout),
+            }
+            for p in parts
+        ],
+    }
+    settings = MemberConfig.from_run_config(run_config(cfg, parts_dir, run_id)).train
+    model_spec = ModelSpec(kind=cfg.model, n_features=parts[0].n_features, hidden=cfg.mlp_hidden)
+    if cfg.baselines:
+        progress("baselines: centralised and local-only on the same splits")
+        cen = baselines.centralised(
+            model_spec, parts, settings, cfg.rounds, model_seed=cfg.seed, seed=cfg.seed
+        )
+        loc = baselines.local_only(
+            model_spec, parts, settings, cfg.rounds, model_seed=cfg.seed, seed=cfg.seed
+        )
+        report["centralized"] = {
+            "auc": cen.auc[-1],
+            "ks": cen.ks[-1],
+            "auc_per_round": cen.auc,
+            "scores": cen.final_scores,
+        }
+        report["local_only"] = {
+            "auc_mean": float(np.nanmean([c.auc[-1] for c in loc.values()])),
+            "per_member": {m: c.auc[-1] for m, c in loc.items()},
+            "auc_mean_per_round": [
+                float(np.nanmean([c.auc[r] for c in loc.values()])) for r in range(cfg.rounds)
+            ],
+        }
+    report["privacy"] = {
+        "dp": False,
+        "encryption": fed["scheme"],
+        "insecure_plaintext": cfg.insecure_plaintext,
+    }
+    report["cost"] = {
+        "seconds_per_round": fed["seconds_per_round"],
+        "bytes_up_per_member_per_round": fed["bytes_up_per_member_per_round"],
+        "federated_wall_seconds": fed_wall,
+        "total_seconds": time.perf_counter() - t0,
+    }
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    config.update(
+        {
+            "contract_fingerprint": contract.fingerprint(),
+            "run_id": run_id,
+            "n_features": parts[0].n_features,
+            "holdout_fraction": HOLDOUT_FRACTION,
+        }
+    )
+    report["config"] = config
+    progress("writing report")
+    return write_report(report, cfg.out, y_holdout=baselines.global_holdout(parts)[1])
