@@ -47,7 +47,7 @@ class MemberConfig:
             train=TrainSettings(
                 epochs=int(str(rc.get("local-epochs", 1))),
                 batch_size=int(str(rc.get("batch-size", 64))),
-                learning_rate=float(str(rc.get("learning-rate", 0.05))),
+                learning_rate=float(str(rc.get("learning-rate", 0.01))),
                 momentum=float(str(rc.get("momentum", 0.9))),
             ),
             hist_bins=int(str(rc.get("hist-bins", 4096))),

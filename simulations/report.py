@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 PLOT_ROUNDS = "auc_per_round.png"
@@ -65,6 +66,7 @@ def plot_rounds(report: dict[str, Any], path: Path) -> None:
         ax.plot(range(1, len(loc) + 1), loc, "^:", label="local-only (mean over members)")
     ax.set_xlabel(f"round (local epochs per round: {report['config']['local_epochs']})")
     ax.set_ylabel("ROC AUC on the global holdout")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Federated vs baselines")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")

@@ -105,7 +105,7 @@ def sim_run(
     model: str = typer.Option("logistic", "--model", help="logistic | mlp"),
     local_epochs: int = typer.Option(1, "--local-epochs"),
     batch_size: int = typer.Option(64, "--batch-size"),
-    learning_rate: float = typer.Option(0.05, "--learning-rate"),
+    learning_rate: float = typer.Option(0.01, "--learning-rate"),
     with_baselines: bool = typer.Option(
         False,
         "--baselines",
@@ -161,7 +161,15 @@ def demo(
     t0 = time.perf_counter()
     consortium = out / "consortium"
     console.rule("1/2  synthetic consortium")
-    generate(companies=companies, members=members, seed=seed, out=consortium, force=True)
+    generate(
+        companies=companies,
+        members=members,
+        seed=seed,
+        out=consortium,
+        scoring_date="2026-06-30",
+        graph_effect=1.0,
+        overwrite=True,
+    )
     console.rule("2/2  federated training on Flower")
     sim_run(
         out=out / "run",
@@ -177,7 +185,7 @@ def demo(
         model="logistic",
         local_epochs=1,
         batch_size=64,
-        learning_rate=0.05,
+        learning_rate=0.01,
         with_baselines=True,
         encryption="none",
         insecure_plaintext=True,

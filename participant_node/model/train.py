@@ -29,7 +29,7 @@ class TrainSettings:
 
     epochs: int = 1
     batch_size: int = 64
-    learning_rate: float = 0.05
+    learning_rate: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.0
 

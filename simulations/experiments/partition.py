@@ -108,8 +108,7 @@ def assign_members(
         if spec.column not in df.columns:
             raise ValueError(f"partition column {spec.column!r} is not in the data")
         values = df[spec.column].astype("string").fillna("missing")
-        counts = values.value_counts()
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        ranked = sorted(values.value_counts().items(), key=lambda kv: (-kv[1], str(kv[0])))
         if len(ranked) < k:
             raise ValueError(f"column {spec.column!r} has {len(ranked)} groups; need >= {k}")
         keep = {str(v) for v, _ in ranked[: k - 1]}
@@ -130,7 +129,7 @@ def assign_members(
             cuts = (np.cumsum(shares)[:-1] * len(rows)).astype(int)
             for i, chunk in enumerate(np.split(rows, cuts)):
                 out[chunk] = f"m{i + 1:02d}"
-    ids, counts = np.unique(out.astype(str), return_counts=True)
+    ids = np.unique(out.astype(str))
     if spec.kind != "member" and len(ids) < k:
         raise ValueError(
             f"partition {spec.describe()} left only {len(ids)} non-empty members of {k}; "

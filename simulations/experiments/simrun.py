@@ -21,7 +21,14 @@ import pandas as pd
 
 from coordinator.state import RunStore
 from participant_node.config import MemberConfig
-from participant_node.data import Contract, Preprocessor, infer_contract, load_contract, read_table
+from participant_node.data import (
+    Contract,
+    Preprocessor,
+    infer_contract,
+    infer_contract_file,
+    load_contract,
+    read_table,
+)
 from participant_node.metrics import HistogramMetrics, unpack_histograms
 from participant_node.model import ModelSpec, build_from_spec, predict_proba, set_flat
 from participant_node.partition import MemberPartition, save_partition, write_manifest
@@ -57,7 +64,7 @@ class SimRunConfig:
     mlp_hidden: int = 32
     local_epochs: int = 1
     batch_size: int = 64
-    learning_rate: float = 0.05
+    learning_rate: float = 0.01
     momentum: float = 0.9
     hist_bins: int = 4096
     baselines: bool = True
@@ -75,38 +82,42 @@ class SimRunConfig:
         parse_partition(self.partition)
 
 
-def load_rows(cfg: SimRunConfig) -> tuple[pd.DataFrame, str | None]:
-    """Read the pooled rows (with a member column for a consortium) and the id column."""
+def load_rows(cfg: SimRunConfig) -> tuple[pd.DataFrame, Contract]:
+    """Read and validate the pooled rows (with a member column for a consortium).
+
+    The contract is ``--contract`` when given; otherwise it is inferred from all the rows (a
+    simulation stands in for the consortium agreeing on its contract) and written to
+    ``OUT/contract.toml``. Either way every file is validated against it before training.
+    """
+    given = load_contract(cfg.contract) if cfg.contract is not None else None
     if cfg.data is not None:
         if not cfg.data.is_file():
             raise FileNotFoundError(f"{cfg.data}: no such data file")
-        if cfg.contract is not None:
-            contract = load_contract(cfg.contract)
-            return read_table(cfg.data, contract, encoding=cfg.encoding), contract.id_column
-        return pd.read_csv(cfg.data, encoding=cfg.encoding or "utf-8-sig"), None
-    assert cfg.consortium is not None
-    files = sorted((cfg.consortium / "members").glob("*.csv"))
-    if not files:
-        raise FileNotFoundError(f"{cfg.consortium / 'members'}: no member CSV files")
-    contract = load_contract(cfg.contract) if cfg.contract is not None else None
-    frames = []
-    for f in files:
-        df = read_table(f, contract, encoding=cfg.encoding) if contract else pd.read_csv(f)
-        df[MEMBER_COLUMN] = f.stem
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True), "company_id"
-
-
-def resolve_contract(cfg: SimRunConfig, df: pd.DataFrame, id_column: str | None) -> Contract:
-    """The given contract, or one inferred from the whole pooled file (written to DIR)."""
-    if cfg.contract is not None:
-        return load_contract(cfg.contract)
-    exclude = [MEMBER_COLUMN] if MEMBER_COLUMN in df.columns else []
-    contract = infer_contract(
-        df, label=cfg.label, positive=cfg.positive, id_column=id_column, exclude=exclude
-    )
-    contract.save(cfg.out / "contract.toml")
-    return contract
+        contract = given or infer_contract_file(
+            cfg.data, cfg.label, cfg.positive, encoding=cfg.encoding
+        )
+        df = read_table(cfg.data, contract, encoding=cfg.encoding)
+    else:
+        assert cfg.consortium is not None
+        files = sorted((cfg.consortium / "members").glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"{cfg.consortium / 'members'}: no member CSV files")
+        if given is None:
+            pooled = pd.concat([pd.read_csv(f, encoding=cfg.encoding) for f in files])
+            contract = infer_contract(
+                pooled, label=cfg.label, positive=cfg.positive, id_column="company_id"
+            )
+        else:
+            contract = given
+        frames = []
+        for f in files:
+            part = read_table(f, contract, encoding=cfg.encoding)
+            part[MEMBER_COLUMN] = f.stem
+            frames.append(part)
+        df = pd.concat(frames, ignore_index=True)
+    if given is None:
+        contract.save(cfg.out / "contract.toml")
+    return df, contract
 
 
 def build_partitions(
@@ -235,8 +246,7 @@ def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     progress("loading and validating data")
-    df, id_column = load_rows(cfg)
-    contract = resolve_contract(cfg, df, id_column)
+    df, contract = load_rows(cfg)
     parts = build_partitions(cfg, df, contract)
     parts_dir = cfg.out / "partitions"
     shutil.rmtree(parts_dir, ignore_errors=True)
