@@ -32,6 +32,10 @@ class CoordinatorConfig:
         ``paillier`` (default) or ``none``; ``none`` requires the explicit opt-out flag.
     run_store
         SQLite file of the run store.
+    public_key
+        Path of the consortium public key (the coordinator never holds a private key).
+    param_clip, value_bits, max_members, max_weight
+        Packing layout numbers, identical at every member (``privacy.layouts``).
     """
 
     num_rounds: int
@@ -41,6 +45,11 @@ class CoordinatorConfig:
     encryption: str
     insecure_plaintext: bool
     run_store: Path
+    public_key: str = ""
+    param_clip: float = 8.0
+    value_bits: int = 16
+    max_members: int = 64
+    max_weight: int = 255
 
     def __post_init__(self) -> None:
         if self.num_rounds < 1:
@@ -76,6 +85,11 @@ class CoordinatorConfig:
             encryption=str(run_config.get("encryption", "paillier")),
             insecure_plaintext=_as_bool(run_config.get("insecure-plaintext", False)),
             run_store=Path(store),
+            public_key=str(run_config.get("public-key", "") or ""),
+            param_clip=float(str(run_config.get("param-clip", 8.0))),
+            value_bits=int(str(run_config.get("value-bits", 16))),
+            max_members=int(str(run_config.get("max-members", 64))),
+            max_weight=int(str(run_config.get("max-weight", 255))),
         )
 
 

@@ -12,6 +12,7 @@ from privacy import CodecError, Payload
 
 ARRAYS_KEY = "arrays"
 META_KEY = "payload-meta"
+REFUSAL_KEY = "refusal"
 
 
 def payload_records(payload: Payload) -> tuple[ArrayRecord, ConfigRecord]:

@@ -13,7 +13,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.common.logger import log
 from flwr.serverapp import Grid, ServerApp
 
-from coordinator.codecs import aggregation_codec
+from coordinator.codecs import aggregation_codecs
 from coordinator.config import CoordinatorConfig
 from coordinator.state import RunStore
 from coordinator.strategy import SecureSumFedAvg
@@ -25,16 +25,16 @@ def run_federation(grid: Grid, context: Context) -> str:
     """Run all rounds; return the run id. The run store records every round."""
     cfg = CoordinatorConfig.from_run_config(context.run_config)
     run_id = str(context.run_config.get("run-id", "") or uuid.uuid4().hex[:12])
-    codec = aggregation_codec(cfg)
+    codecs = aggregation_codecs(cfg)
     with RunStore(cfg.run_store) as store:
         store.start_run(run_id, dict(context.run_config))
-        strategy = SecureSumFedAvg(codec, store, run_id, cfg.min_members)
+        strategy = SecureSumFedAvg(codecs, store, run_id, cfg.min_members)
         log(
             INFO,
             "fedcredit run %s: %d rounds, codec %s, store %s",
             run_id,
             cfg.num_rounds,
-            codec.scheme,
+            codecs["train"].scheme,
             cfg.run_store,
         )
         seed_config = ConfigRecord({"model-seed": cfg.model_seed, "run-id": run_id})

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,9 +47,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     bytes_up    INTEGER NOT NULL,
     blob        BLOB NOT NULL,
     sha256      TEXT NOT NULL,
+    attestation_json TEXT,
     PRIMARY KEY (run_id, round, phase)
 );
 """
+
+
+def _digest(blob: bytes, attestation: str | None) -> str:
+    """SHA-256 over the checkpoint bytes and its attestation record."""
+    h = hashlib.sha256(blob)
+    if attestation is not None:
+        h.update(attestation.encode())
+    return h.hexdigest()
 
 
 class RunStoreError(RuntimeError):
@@ -67,6 +77,7 @@ class Checkpoint:
     failed: tuple[str, ...]
     bytes_up: int
     seconds: float
+    attestation: Mapping[str, Any] | None = None
 
 
 def payload_to_bytes(payload: Payload) -> bytes:
@@ -174,12 +185,13 @@ class RunStore:
     def save_checkpoint(self, cp: Checkpoint) -> None:
         """Write one round's aggregate and participation atomically."""
         blob = payload_to_bytes(cp.payload)
-        digest = hashlib.sha256(blob).hexdigest()
+        attestation = None if cp.attestation is None else json.dumps(cp.attestation, sort_keys=True)
+        digest = _digest(blob, attestation)
         with self._transaction() as c:
             c.execute(
                 "INSERT OR REPLACE INTO checkpoints(run_id, round, phase, created_at, seconds, "
-                "meta_json, members_json, failed_json, bytes_up, blob, sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "meta_json, members_json, failed_json, bytes_up, blob, sha256, attestation_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cp.run_id,
                     cp.round,
@@ -192,19 +204,20 @@ class RunStore:
                     cp.bytes_up,
                     blob,
                     digest,
+                    attestation,
                 ),
             )
 
     def checkpoints(self, run_id: str, phase: str) -> list[Checkpoint]:
         """All checkpoints of ``phase`` for a run, by round; each checksum is verified."""
         rows = self._conn.execute(
-            "SELECT round, seconds, meta_json, members_json, failed_json, bytes_up, blob, sha256 "
-            "FROM checkpoints WHERE run_id=? AND phase=? ORDER BY round",
+            "SELECT round, seconds, meta_json, members_json, failed_json, bytes_up, blob, sha256, "
+            "attestation_json FROM checkpoints WHERE run_id=? AND phase=? ORDER BY round",
             (run_id, phase),
         ).fetchall()
         out = []
-        for rnd, secs, meta, members, failed, nbytes, blob, digest in rows:
-            if hashlib.sha256(blob).hexdigest() != digest:
+        for rnd, secs, meta, members, failed, nbytes, blob, digest, attestation in rows:
+            if _digest(blob, attestation) != digest:
                 raise RunStoreError(
                     f"{self.path}: checkpoint of run {run_id!r} round {rnd} ({phase}) fails its "
                     "SHA-256 checksum; refusing to load a corrupted aggregate"
@@ -219,9 +232,18 @@ class RunStore:
                     failed=tuple(json.loads(failed)),
                     bytes_up=int(nbytes),
                     seconds=float(secs),
+                    attestation=None if attestation is None else json.loads(attestation),
                 )
             )
         return out
+
+    def attestations(self, run_id: str) -> list[dict[str, Any]]:
+        """Attestation records of a run's aggregated training rounds, by round (verified)."""
+        return [
+            dict(cp.attestation)
+            for cp in self.checkpoints(run_id, "train")
+            if cp.attestation is not None
+        ]
 
     def last_checkpoint(self, run_id: str, phase: str = "train") -> Checkpoint | None:
         """The most recent complete checkpoint, or ``None`` before round 1."""

@@ -13,7 +13,7 @@ is not aggregated, so the last good checkpoint stays in force.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from logging import WARNING
 
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
@@ -21,7 +21,9 @@ from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
-from coordinator.records import META_KEY, payload_of, payload_records
+from coordinator.attestation import Round as _Round
+from coordinator.attestation import attest
+from coordinator.records import META_KEY, REFUSAL_KEY, payload_of, payload_records
 from coordinator.state import Checkpoint, RunStore
 from privacy import CodecError, Payload, UpdateCodec
 
@@ -31,8 +33,9 @@ class SecureSumFedAvg(FedAvg):
 
     Parameters
     ----------
-    codec
-        The aggregation codec (only ``aggregate`` is called on the coordinator).
+    codecs
+        The aggregation codec of each phase, ``train`` (model updates) and ``evaluate``
+        (score histograms); only ``aggregate`` is ever called on the coordinator.
     store, run_id
         Where round checkpoints are recorded.
     min_members
@@ -43,7 +46,7 @@ class SecureSumFedAvg(FedAvg):
 
     def __init__(
         self,
-        codec: UpdateCodec,
+        codecs: Mapping[str, UpdateCodec],
         store: RunStore,
         run_id: str,
         min_members: int,
@@ -56,7 +59,11 @@ class SecureSumFedAvg(FedAvg):
             min_evaluate_nodes=min_members,
             min_available_nodes=min_members,
         )
-        self.codec = codec
+        if set(codecs) != {"train", "evaluate"}:
+            raise ValueError(
+                f"codecs must be given for 'train' and 'evaluate'; got {sorted(codecs)}"
+            )
+        self.codecs = dict(codecs)
         self.store = store
         self.run_id = run_id
         self.min_members = min_members
@@ -96,26 +103,38 @@ class SecureSumFedAvg(FedAvg):
         return messages
 
     # -------------------------------------------------------------- aggregate
-    def _collect(
-        self, server_round: int, replies: Iterable[Message], phase: str
-    ) -> tuple[list[Payload], list[str], list[str]]:
+    def _collect(self, server_round: int, replies: Iterable[Message], phase: str) -> _Round:
         valid, errored = self._check_and_log_replies(
             replies, is_train=phase == "train", validate=False
         )
-        payloads: list[Payload] = []
-        members: list[str] = []
-        failed: list[str] = [f"node-{m.metadata.src_node_id}: {m.error.reason}" for m in errored]
+        codec = self.codecs[phase]
+        rnd = _Round()
+        rnd.failed += [f"node-{m.metadata.src_node_id}: {m.error.reason}" for m in errored]
         for msg in valid:
-            meta_record = msg.content.config_records.get(META_KEY)
+            content = msg.content
+            if REFUSAL_KEY in content.config_records:
+                refusal = content.config_records[REFUSAL_KEY]
+                who = str(refusal.get("member-id", f"node-{msg.metadata.src_node_id}"))
+                log(
+                    WARNING,
+                    "round %s %s: %s refused: %s",
+                    server_round,
+                    phase,
+                    who,
+                    refusal.get("reason", ""),
+                )
+                rnd.refused.append(f"{who}: {refusal.get('reason', '')!s}")
+                continue
+            meta_record = content.config_records.get(META_KEY)
             member = str(meta_record.get("member-id", "")) if meta_record is not None else ""
             name = member or f"node-{msg.metadata.src_node_id}"
             try:
-                payload = payload_of(msg.content)
-                if payload.scheme != self.codec.scheme:
+                payload = payload_of(content)
+                if payload.scheme != codec.scheme:
                     raise CodecError(
-                        f"scheme {payload.scheme!r} but this run aggregates {self.codec.scheme!r}"
+                        f"scheme {payload.scheme!r} but this run aggregates {codec.scheme!r}"
                     )
-                self.codec.aggregate([payload])  # validates shape/key/range of one payload
+                codec.aggregate([payload])  # validates key, layout, count, range of one payload
             except CodecError as exc:
                 log(
                     WARNING,
@@ -125,45 +144,49 @@ class SecureSumFedAvg(FedAvg):
                     name,
                     exc,
                 )
-                failed.append(f"{name}: {exc}")
+                rnd.failed.append(f"{name}: {exc}")
                 continue
-            payloads.append(payload)
-            members.append(name)
-        return payloads, members, failed
+            metrics = content.metric_records.get("metrics")
+            rnd.payloads.append(payload)
+            rnd.members.append(name)
+            rnd.reports[name] = dict(metrics) if metrics is not None else {}
+        return rnd
 
     def _aggregate(
         self, server_round: int, replies: Iterable[Message], phase: str
     ) -> Payload | None:
-        payloads, members, failed = self._collect(server_round, replies, phase)
-        if len(payloads) < self.min_members:
+        rnd = self._collect(server_round, replies, phase)
+        if len(rnd.payloads) < self.min_members:
             reason = (
-                f"round {server_round} {phase}: {len(payloads)} valid replies, "
+                f"round {server_round} {phase}: {len(rnd.payloads)} valid replies, "
                 f"fewer than min-members={self.min_members}; keeping the last checkpoint"
             )
             log(WARNING, reason)
             self.failed_rounds.append((server_round, reason))
             return None
         try:
-            agg = self.codec.aggregate(payloads)
+            agg = self.codecs[phase].aggregate(rnd.payloads)
         except CodecError as exc:
             reason = f"round {server_round} {phase}: aggregation refused: {exc}"
             log(WARNING, reason)
             self.failed_rounds.append((server_round, reason))
             return None
+        attestation = attest(server_round, phase, agg, rnd) if phase == "train" else None
         self.store.save_checkpoint(
             Checkpoint(
                 run_id=self.run_id,
                 round=server_round,
                 phase=phase,
                 payload=agg,
-                members=tuple(members),
-                failed=tuple(failed),
-                bytes_up=sum(p.nbytes() for p in payloads),
+                members=tuple(rnd.members),
+                failed=tuple(rnd.failed + [f"refused {r}" for r in rnd.refused]),
+                bytes_up=sum(p.nbytes() for p in rnd.payloads),
                 seconds=time.perf_counter() - self._round_started,
+                attestation=attestation,
             )
         )
         if callable(self.on_round):
-            self.on_round(server_round, phase, len(members))
+            self.on_round(server_round, phase, len(rnd.members))
         return agg
 
     def aggregate_train(

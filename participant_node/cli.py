@@ -155,3 +155,34 @@ def infer_contract_cmd(
     )
     if spec.exclude:
         console.print("excluded: " + ", ".join(spec.exclude), soft_wrap=True)
+
+
+@app.command("verify")
+def verify_cmd(
+    attestations: Path = typer.Option(..., "--attestations", help="attestations.jsonl of a run."),
+    public_key: Path = typer.Option(..., "--public-key", help="The consortium public key."),
+    max_epsilon: float = typer.Option(3.0, "--max-epsilon", help="Largest acceptable epsilon."),
+) -> None:
+    """Verify from the coordinator's records that a run was encrypted and DP throughout."""
+    from participant_node.verify import read_records, verify_records
+    from privacy.keys import fingerprint, load_public_key
+
+    console = Console()
+    try:
+        fp = fingerprint(load_public_key(public_key))
+        records = read_records(attestations)
+    except (OSError, ValueError) as exc:
+        raise _fail(console, str(exc)) from None
+    problems = verify_records(records, fingerprint=fp, max_epsilon=max_epsilon)
+    if problems:
+        for p in problems:
+            console.print(f"[red]FAIL[/] {p}", highlight=False)
+        raise typer.Exit(code=1)
+    members = sorted({m for r in records for m in r["per_member"]})
+    worst = max(float(e["epsilon"]) for r in records for e in r["per_member"].values())
+    console.print(
+        f"[green]OK[/] {len(records)} rounds attested: paillier-packed under {fp[:23]}..., "
+        f"DP-SGD at every member ({', '.join(members)}), max epsilon {worst:.3f} <= "
+        f"{max_epsilon}",
+        highlight=False,
+    )

@@ -1,20 +1,78 @@
-"""Choose the member's codec for a run (fail closed: no silent plaintext fallback)."""
+"""The member's codecs for a run (fail closed: no silent plaintext fallback).
+
+A run has two payload layouts (``privacy.layouts``): model updates and evaluation histograms.
+With ``encryption = "paillier"`` both are packed Paillier under the consortium key; the member
+must hold the private key whose fingerprint matches the run's public key, or it refuses to
+take part. Codecs are cached per process (Flower reuses ClientApp workers across rounds), so
+keys are loaded and checked once.
+"""
 
 from __future__ import annotations
 
-from participant_node.config import MemberConfig
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from participant_node.config import PrivacySettings
 from privacy import InsecurePlaintextCodec, UpdateCodec
+from privacy.keys import fingerprint, load_private_key, load_public_key
+from privacy.layouts import run_layouts
+from privacy.paillier_codec import PackedPaillierCodec
 
 
 class EncryptionUnavailable(RuntimeError):
     """The configured encryption cannot be set up; the member refuses to send plaintext."""
 
 
-def member_codec(cfg: MemberConfig) -> UpdateCodec:
-    """The codec a member encodes and decodes with."""
-    if cfg.encryption == "none":
-        return InsecurePlaintextCodec()
-    raise EncryptionUnavailable(
-        f"encryption {cfg.encryption!r} is not available in this build; refusing to send "
-        "plaintext (set encryption='none' and insecure-plaintext=true to opt out explicitly)"
+@dataclass(frozen=True)
+class MemberCodecs:
+    """The codec for model updates and the codec for evaluation histograms."""
+
+    update: UpdateCodec
+    histogram: UpdateCodec
+
+
+def member_codecs(settings: PrivacySettings, private_key: Path | None) -> MemberCodecs:
+    """Codecs for ``settings``; raises :class:`EncryptionUnavailable` rather than fall back."""
+    if settings.encryption == "none":
+        plain = InsecurePlaintextCodec()
+        return MemberCodecs(update=plain, histogram=plain)
+    if private_key is None:
+        raise EncryptionUnavailable(
+            "encryption is paillier but this member has no consortium private key "
+            "(node config 'private-key'); refusing to send plaintext"
+        )
+    return _paillier_codecs(
+        settings.public_key,
+        str(private_key),
+        settings.param_clip,
+        settings.value_bits,
+        settings.max_members,
+        settings.max_weight,
+    )
+
+
+@lru_cache(maxsize=4)
+def _paillier_codecs(
+    public_key: str,
+    private_key: str,
+    param_clip: float,
+    value_bits: int,
+    max_members: int,
+    max_weight: int,
+) -> MemberCodecs:
+    try:
+        pub = load_public_key(Path(public_key))
+        priv = load_private_key(Path(private_key), expected_fingerprint=fingerprint(pub))
+    except (OSError, ValueError) as exc:
+        raise EncryptionUnavailable(f"cannot load the consortium keys: {exc}") from exc
+    update_layout, hist_layout = run_layouts(
+        param_clip=param_clip,
+        value_bits=value_bits,
+        max_members=max_members,
+        max_weight=max_weight,
+    )
+    return MemberCodecs(
+        update=PackedPaillierCodec(priv, update_layout, workers=1),
+        histogram=PackedPaillierCodec(priv, hist_layout, workers=1),
     )

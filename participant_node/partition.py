@@ -27,6 +27,7 @@ class MemberPartition:
     y_train: np.ndarray
     x_holdout: np.ndarray
     y_holdout: np.ndarray
+    source: Path = Path()
 
     def __post_init__(self) -> None:
         if len(self.x_train) != len(self.y_train) or len(self.x_holdout) != len(self.y_holdout):
@@ -79,6 +80,7 @@ def _load(path: str, mtime: float) -> MemberPartition:
             y_train=z["y_train"],
             x_holdout=z["x_holdout"],
             y_holdout=z["y_holdout"],
+            source=Path(path),
         )
 
 

@@ -6,6 +6,8 @@ import typer
 
 from graph_risk.cli import app as graph_app
 from participant_node.cli import app as node_app
+from privacy.cli import app as keys_app
+from privacy.cli import ledger_app
 from simulations.consortium.cli import app as generate_app
 from simulations.run_cli import demo, sim_run
 
@@ -22,7 +24,9 @@ sim_app.registered_commands.extend(generate_app.registered_commands)
 sim_app.command("run")(sim_run)
 app.command("demo")(demo)
 app.add_typer(sim_app, name="sim")
+node_app.registered_commands.extend(ledger_app.registered_commands)
 app.add_typer(node_app, name="node")
+app.add_typer(keys_app, name="keys")
 app.add_typer(graph_app, name="graph")
 
 

@@ -69,10 +69,11 @@ def run_with_progress(cfg: SimRunConfig) -> dict[str, Any]:
 def summary_table(report: dict[str, Any]) -> Table:
     """The final table printed after a run."""
     fed = report["federated"]
+    priv = report["privacy"]
+    dp = f"DP epsilon {priv['epsilon']:.2f}" if priv["dp"] else "no DP"
     table = Table(
-        title=f"fedcredit: {len(report['members'])} members, "
-        f"{fed['rounds_completed']} rounds, encryption "
-        f"{report['privacy']['encryption']}"
+        title=f"fedcredit: {len(report['members'])} members, {fed['rounds_completed']} rounds, "
+        f"{priv['encryption']}, {dp}"
     )
     for col in ("model", "ROC AUC", "KS", "Brier"):
         table.add_column(col, justify="right" if col != "model" else "left")
@@ -104,8 +105,8 @@ def sim_run(
     seed: int = typer.Option(42, "--seed"),
     model: str = typer.Option("logistic", "--model", help="logistic | mlp"),
     local_epochs: int = typer.Option(1, "--local-epochs"),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    learning_rate: float = typer.Option(0.01, "--learning-rate"),
+    batch_size: int = typer.Option(256, "--batch-size"),
+    learning_rate: float = typer.Option(0.05, "--learning-rate"),
     with_baselines: bool = typer.Option(
         False,
         "--baselines",
@@ -116,10 +117,19 @@ def sim_run(
         False, "--insecure-plaintext", help="Explicit opt-out: send updates in the clear."
     ),
     encoding: str | None = typer.Option(None, "--encoding", help="CSV text encoding, e.g. gbk."),
+    epsilon: float = typer.Option(3.0, "--epsilon", help="DP budget per member for the run."),
+    delta: float = typer.Option(1e-5, "--delta", help="DP delta."),
+    no_dp: bool = typer.Option(False, "--no-dp", help="Explicit opt-out: train without DP-SGD."),
+    clip_norm: float = typer.Option(1.0, "--clip-norm", help="DP-SGD per-example clip norm."),
+    key_bits: int = typer.Option(3072, "--key-bits", help="Paillier key size (>= 2048)."),
+    graph_features: str = typer.Option(
+        "none",
+        "--graph-features",
+        help="Join relationship-graph features by company_id: none | auto (compute from the "
+        "consortium's registry CSVs) | PATH to a published .parquet/.csv table.",
+    ),
 ) -> None:
     """Federated training on Flower's simulation engine, with optional baselines."""
-    if insecure_plaintext and encryption == "paillier":
-        encryption = "none"
     try:
         cfg = SimRunConfig(
             out=out,
@@ -140,6 +150,12 @@ def sim_run(
             encryption=encryption,
             insecure_plaintext=insecure_plaintext,
             encoding=encoding,
+            graph_features=graph_features,
+            dp=not no_dp,
+            epsilon=epsilon,
+            delta=delta,
+            clip_norm=clip_norm,
+            key_bits=key_bits,
         )
         report = run_with_progress(cfg)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
@@ -184,11 +200,17 @@ def demo(
         seed=seed,
         model="logistic",
         local_epochs=1,
-        batch_size=64,
-        learning_rate=0.01,
+        batch_size=256,
+        learning_rate=0.05,
         with_baselines=True,
-        encryption="none",
-        insecure_plaintext=True,
+        encryption="paillier",
+        insecure_plaintext=False,
         encoding=None,
+        graph_features="auto",
+        epsilon=3.0,
+        delta=1e-5,
+        no_dp=False,
+        clip_norm=1.0,
+        key_bits=3072,
     )
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")

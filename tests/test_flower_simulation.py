@@ -1,5 +1,6 @@
 """A real 3-round federated run on Flower's simulation engine (Ray backend)."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ def _config(tmp: Path, rounds: int, min_members: int) -> dict[str, str | int | f
         "data-dir": str(tmp / "parts"),
         "run-store": str(tmp / "store.sqlite"),
         "run-id": "t1",
+        "dp": False,
     }
 
 
@@ -66,8 +68,10 @@ def test_three_round_simulation_and_exact_federated_auc(tmp_path: Path) -> None:
         assert store.run("t1")["status"] == "completed"
     assert [c.round for c in trains] == [1, 2, 3] and [c.round for c in evals] == [1, 2, 3]
     assert all(sorted(c.members) == ["m0", "m1", "m2"] for c in trains)
-    # the summed weight is the members' training rows
-    assert codec.decode(trains[-1].payload).weight == sum(len(p.y_train) for p in parts)
+    # the summed weight is the members' FedAvg weights (training rows in units of 100)
+    assert codec.decode(trains[-1].payload).weight == sum(
+        math.ceil(len(p.y_train) / 100) for p in parts
+    )
     # federated AUC from summed histograms == pooled AUC of the decoded global model
     model = build_from_spec(ModelSpec("logistic", N_FEATURES), seed=3)
     set_flat(model, codec.decode(trains[-1].payload).mean())

@@ -28,8 +28,8 @@ class TrainSettings:
     """
 
     epochs: int = 1
-    batch_size: int = 64
-    learning_rate: float = 0.01
+    batch_size: int = 256
+    learning_rate: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 0.0
 

@@ -9,10 +9,11 @@ baselines on the same splits -> ``report.json``, ``report.md`` and plots.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,34 @@ import numpy as np
 import pandas as pd
 
 from coordinator.state import RunStore
+from participant_node.codecs import MemberCodecs, member_codecs
 from participant_node.config import MemberConfig
 from participant_node.data import (
     Contract,
+    DataValidationError,
     Preprocessor,
     infer_contract,
     infer_contract_file,
     load_contract,
     read_table,
+    validate_frame,
+)
+from participant_node.graph_join import (
+    GRAPH_FEATURES,
+    check_feature_table,
+    join_graph_features,
+    read_feature_table,
 )
 from participant_node.metrics import HistogramMetrics, unpack_histograms
 from participant_node.model import ModelSpec, build_from_spec, predict_proba, set_flat
 from participant_node.partition import MemberPartition, save_partition, write_manifest
-from privacy import InsecurePlaintextCodec, UpdateCodec
+from privacy.keys import (
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    generate_keypair,
+    save_private_key,
+    save_public_key,
+)
 from simulations.engine import run_simulation
 from simulations.experiments import baselines
 from simulations.experiments.partition import (
@@ -63,14 +79,20 @@ class SimRunConfig:
     model: str = "logistic"
     mlp_hidden: int = 32
     local_epochs: int = 1
-    batch_size: int = 64
-    learning_rate: float = 0.01
+    batch_size: int = 256
+    learning_rate: float = 0.05
     momentum: float = 0.9
     hist_bins: int = 4096
     baselines: bool = True
     encryption: str = "paillier"
     insecure_plaintext: bool = False
     encoding: str | None = None
+    graph_features: str = "none"
+    dp: bool = True
+    epsilon: float = 3.0
+    delta: float = 1e-5
+    clip_norm: float = 1.0
+    key_bits: int = 3072
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.consortium is None):
@@ -79,7 +101,29 @@ class SimRunConfig:
             raise ValueError(f"--rounds must be >= 1; got {self.rounds}")
         if self.encryption == "none" and not self.insecure_plaintext:
             raise ValueError("--encryption none requires the explicit --insecure-plaintext opt-out")
+        if self.encryption not in ("paillier", "none"):
+            raise ValueError(f"--encryption must be paillier or none; got {self.encryption!r}")
+        if self.dp and not self.epsilon > 0:
+            raise ValueError(f"--epsilon must be > 0; got {self.epsilon}")
         parse_partition(self.partition)
+
+
+def graph_table(cfg: SimRunConfig) -> pd.DataFrame | None:
+    """The graph-feature table to join: none, computed from the consortium's registry files
+    (``auto``; written to ``OUT/graph_features.parquet``), or a published table (a path)."""
+    if cfg.graph_features == "none":
+        return None
+    if cfg.graph_features == "auto":
+        if cfg.consortium is None:
+            raise ValueError("--graph-features auto needs --consortium (the registry CSVs)")
+        from graph_risk.features import compute_features, write_features
+        from graph_risk.ingest import read_graph_dir
+
+        frames, _ = read_graph_dir(cfg.consortium)
+        table = compute_features(frames)
+        write_features(table, cfg.out / "graph_features.parquet")
+        return check_feature_table(table, source="computed graph features")
+    return read_feature_table(cfg.graph_features)
 
 
 def load_rows(cfg: SimRunConfig) -> tuple[pd.DataFrame, Contract]:
@@ -88,33 +132,48 @@ def load_rows(cfg: SimRunConfig) -> tuple[pd.DataFrame, Contract]:
     The contract is ``--contract`` when given; otherwise it is inferred from all the rows (a
     simulation stands in for the consortium agreeing on its contract) and written to
     ``OUT/contract.toml``. Either way every file is validated against it before training.
+    Graph features, when asked for, are joined by company id after reading (each member does
+    this locally) and validated against the contract's graph features.
     """
     given = load_contract(cfg.contract) if cfg.contract is not None else None
+    table = graph_table(cfg)
+    base = given
+    if given is not None and table is not None:
+        base = replace(
+            given, features=tuple(f for f in given.features if f.name not in GRAPH_FEATURES)
+        )
     if cfg.data is not None:
         if not cfg.data.is_file():
             raise FileNotFoundError(f"{cfg.data}: no such data file")
-        contract = given or infer_contract_file(
-            cfg.data, cfg.label, cfg.positive, encoding=cfg.encoding
-        )
-        df = read_table(cfg.data, contract, encoding=cfg.encoding)
+        base = base or infer_contract_file(cfg.data, cfg.label, cfg.positive, encoding=cfg.encoding)
+        df = read_table(cfg.data, base, encoding=cfg.encoding)
     else:
         assert cfg.consortium is not None
         files = sorted((cfg.consortium / "members").glob("*.csv"))
         if not files:
             raise FileNotFoundError(f"{cfg.consortium / 'members'}: no member CSV files")
-        if given is None:
+        if base is None:
             pooled = pd.concat([pd.read_csv(f, encoding=cfg.encoding) for f in files])
-            contract = infer_contract(
+            base = infer_contract(
                 pooled, label=cfg.label, positive=cfg.positive, id_column="company_id"
             )
-        else:
-            contract = given
         frames = []
         for f in files:
-            part = read_table(f, contract, encoding=cfg.encoding)
+            part = read_table(f, base, encoding=cfg.encoding)
             part[MEMBER_COLUMN] = f.stem
             frames.append(part)
         df = pd.concat(frames, ignore_index=True)
+    contract = base
+    if table is not None:
+        df = join_graph_features(df, table, id_column=base.id_column or "company_id")
+        if given is not None:
+            contract = given
+            report = validate_frame(df.drop(columns=[MEMBER_COLUMN], errors="ignore"), given)
+            if not report.ok:
+                raise DataValidationError(report)
+        else:
+            graph_part = infer_contract(df[[*GRAPH_FEATURES, cfg.label]], cfg.label, cfg.positive)
+            contract = base.with_features(graph_part.features)
     if given is None:
         contract.save(cfg.out / "contract.toml")
     return df, contract
@@ -167,25 +226,46 @@ def run_config(
         "out-dir": str(cfg.out.resolve()),
         "run-store": str((cfg.out / "runstore.sqlite").resolve()),
         "run-id": run_id,
+        "dp": cfg.dp,
+        "epsilon": cfg.epsilon,
+        "delta": cfg.delta,
+        "clip-norm": cfg.clip_norm,
+        "public-key": str((cfg.out / "keys" / PUBLIC_KEY_FILE).resolve())
+        if cfg.encryption == "paillier"
+        else "",
     }
 
 
-def key_holder_codec(cfg: SimRunConfig) -> UpdateCodec:
-    """The codec a member (key holder) decodes with; the harness plays that member."""
-    return InsecurePlaintextCodec() if cfg.encryption == "none" else _encrypted_codec(cfg)
+def key_ceremony(cfg: SimRunConfig, parts_dir: Path) -> None:
+    """Generate the consortium key pair: public key to ``OUT/keys`` (the coordinator's copy),
+    private key to the members' secrets folder (mode 0600)."""
+    if cfg.encryption != "paillier":
+        return
+    pub, priv = generate_keypair(cfg.key_bits)
+    keys = cfg.out / "keys"
+    shutil.rmtree(keys, ignore_errors=True)
+    keys.mkdir(parents=True)
+    save_public_key(keys / PUBLIC_KEY_FILE, pub)
+    (parts_dir / "secrets").mkdir(parents=True, exist_ok=True)
+    save_private_key(parts_dir / "secrets" / PRIVATE_KEY_FILE, priv)
 
 
-def _encrypted_codec(cfg: SimRunConfig) -> UpdateCodec:
-    from participant_node.codecs import member_codec
-
-    return member_codec(MemberConfig.from_run_config({"encryption": cfg.encryption}))
+def key_holder_codecs(cfg: SimRunConfig, parts_dir: Path, run_cfg: dict[str, Any]) -> MemberCodecs:
+    """The codecs a member (key holder) decodes with; the harness plays that member."""
+    settings = MemberConfig.from_run_config(run_cfg).privacy
+    key = parts_dir / "secrets" / PRIVATE_KEY_FILE
+    return member_codecs(settings, key if key.exists() else None)
 
 
 def decode_federation(
-    cfg: SimRunConfig, store_path: Path, run_id: str, parts: list[MemberPartition]
+    cfg: SimRunConfig,
+    store_path: Path,
+    run_id: str,
+    parts: list[MemberPartition],
+    codecs: MemberCodecs,
 ) -> dict[str, Any]:
     """Read the run store as a key holder: per-round metrics, final model, per-member AUC."""
-    codec = key_holder_codec(cfg)
+    codec, hist_codec = codecs.update, codecs.histogram
     with RunStore(store_path) as store:
         evals = store.checkpoints(run_id, "evaluate")
         trains = store.checkpoints(run_id, "train")
@@ -194,7 +274,7 @@ def decode_federation(
         raise RuntimeError(f"run {run_id} produced no aggregate: {status['reason']}")
     rounds = []
     for cp in evals:
-        pos, neg = unpack_histograms(codec.decode(cp.payload).values)
+        pos, neg = unpack_histograms(hist_codec.decode(cp.payload).values)
         m = HistogramMetrics.from_histograms(pos, neg)
         rounds.append(
             {
@@ -205,7 +285,7 @@ def decode_federation(
                 "members": len(cp.members),
             }
         )
-    final_pos, final_neg = unpack_histograms(codec.decode(evals[-1].payload).values)
+    final_pos, final_neg = unpack_histograms(hist_codec.decode(evals[-1].payload).values)
     final = HistogramMetrics.from_histograms(final_pos, final_neg)
     spec = ModelSpec(kind=cfg.model, n_features=parts[0].n_features, hidden=cfg.mlp_hidden)
     model = build_from_spec(spec, seed=cfg.seed)
@@ -239,6 +319,40 @@ def decode_federation(
     }
 
 
+def privacy_report(cfg: SimRunConfig, store_path: Path, run_id: str) -> dict[str, Any]:
+    """The report's ``privacy`` section, read back from the coordinator's attestations (what a
+    member can verify), and ``OUT/attestations.jsonl`` written from them."""
+    with RunStore(store_path) as store:
+        records = store.attestations(run_id)
+    path = cfg.out / "attestations.jsonl"
+    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    eps: dict[str, float] = {}
+    sigma: dict[str, float] = {}
+    for r in records:
+        for member, entry in r["per_member"].items():
+            if entry.get("dp"):
+                eps[member] = max(eps.get(member, 0.0), float(entry["epsilon"]))
+                sigma[member] = float(entry["noise_multiplier"])
+    last = records[-1] if records else {}
+    dp_on = bool(eps) and all(e.get("dp") for r in records for e in r["per_member"].values())
+    return {
+        "dp": dp_on,
+        "epsilon": max(eps.values()) if eps else None,
+        "delta": cfg.delta if dp_on else None,
+        "per_member_epsilon": eps,
+        "noise_multiplier": min(sigma.values()) if sigma else None,
+        "per_member_noise_multiplier": sigma,
+        "clip_norm": cfg.clip_norm if dp_on else None,
+        "encryption": last.get("scheme", "none"),
+        "insecure_plaintext": cfg.insecure_plaintext,
+        "key_bits": last.get("key_bits"),
+        "key_fingerprint": last.get("key_fingerprint"),
+        "slot_bits": last.get("slot_bits"),
+        "refusals": [x for r in records for x in r["refused"]],
+        "attestations": str(path),
+    }
+
+
 def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
     """Execute the whole simulation; return the report dict (also written to ``cfg.out``)."""
     from simulations.report import write_report
@@ -254,11 +368,14 @@ def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
         save_partition(p, parts_dir)
     write_manifest(parts_dir, [p.member_id for p in parts])
     run_id = f"sim-{cfg.seed}-{int(time.time())}"
+    key_ceremony(cfg, parts_dir)
+    run_cfg = run_config(cfg, parts_dir, run_id)
     progress(f"federated training: {len(parts)} members x {cfg.rounds} rounds on Flower")
     t_fed = time.perf_counter()
-    run_simulation(run_config(cfg, parts_dir, run_id), len(parts), cfg.out / "flwr-app")
+    run_simulation(run_cfg, len(parts), cfg.out / "flwr-app")
     fed_wall = time.perf_counter() - t_fed
-    fed = decode_federation(cfg, cfg.out / "runstore.sqlite", run_id, parts)
+    codecs = key_holder_codecs(cfg, parts_dir, run_cfg)
+    fed = decode_federation(cfg, cfg.out / "runstore.sqlite", run_id, parts, codecs)
     report: dict[str, Any] = {
         "federated": fed,
         "members": [
@@ -272,7 +389,7 @@ def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
             for p in parts
         ],
     }
-    settings = MemberConfig.from_run_config(run_config(cfg, parts_dir, run_id)).train
+    settings = MemberConfig.from_run_config(run_cfg).train
     model_spec = ModelSpec(kind=cfg.model, n_features=parts[0].n_features, hidden=cfg.mlp_hidden)
     if cfg.baselines:
         progress("baselines: centralised and local-only on the same splits")
@@ -295,11 +412,7 @@ def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
                 float(np.nanmean([c.auc[r] for c in loc.values()])) for r in range(cfg.rounds)
             ],
         }
-    report["privacy"] = {
-        "dp": False,
-        "encryption": fed["scheme"],
-        "insecure_plaintext": cfg.insecure_plaintext,
-    }
+    report["privacy"] = privacy_report(cfg, cfg.out / "runstore.sqlite", run_id)
     report["cost"] = {
         "seconds_per_round": fed["seconds_per_round"],
         "bytes_up_per_member_per_round": fed["bytes_up_per_member_per_round"],

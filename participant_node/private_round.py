@@ -1,0 +1,121 @@
+"""One member's private training round: budget check and ledger charge, then DP-SGD.
+
+Order matters and is the privacy guarantee's backbone:
+
+1. derive this round's DP-SGD mechanism (noise multiplier from the run's epsilon target, or
+   the configured one; sample rate = batch size / rows; steps = epochs * rows / batch);
+2. **charge the member's ledger** (SQLite, fsynced) — if the charge would exceed the member's
+   budget, refuse the round (nothing is trained or sent);
+3. train with DP-SGD; the update may leave the member only after step 2 committed.
+
+A crash between 2 and sending over-counts (the charge stays), never under-counts.
+
+The ledger's dataset key is the SHA-256 of the member's data file, so the budget composes
+across rounds and across runs on the same data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from participant_node.config import MemberConfig
+from participant_node.model import train_local
+from participant_node.model.dp_train import train_local_dp
+from privacy.accountant import noise_for_target
+from privacy.dp import DPSettings
+from privacy.ledger import Budget, BudgetLedger, dataset_fingerprint
+
+
+@dataclass(frozen=True)
+class RoundPrivacy:
+    """What a member reports about the privacy of its update (goes into the attestation)."""
+
+    dp: bool
+    epsilon: float
+    delta: float
+    noise_multiplier: float
+    clip_norm: float
+    sample_rate: float
+    local_steps: int
+
+    def metrics(self) -> dict[str, float]:
+        """As Flower metrics."""
+        return {
+            "dp": float(self.dp),
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "noise-multiplier": self.noise_multiplier,
+            "clip-norm": self.clip_norm,
+            "sample-rate": self.sample_rate,
+            "local-steps": float(self.local_steps),
+        }
+
+
+def dp_settings(cfg: MemberConfig, rows: int) -> DPSettings:
+    """This member's DP-SGD settings for one round of ``cfg``."""
+    priv = cfg.privacy
+    q = min(1.0, cfg.train.batch_size / rows)
+    steps = max(1, cfg.train.epochs * math.ceil(rows / cfg.train.batch_size))
+    sigma = priv.noise_multiplier or noise_for_target(
+        priv.epsilon, priv.delta, q, cfg.rounds * steps
+    )
+    return DPSettings(
+        clip_norm=priv.clip_norm,
+        noise_multiplier=sigma,
+        sample_rate=q,
+        local_steps=steps,
+        delta=priv.delta,
+    )
+
+
+def train_round(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: MemberConfig,
+    *,
+    data_file: Path,
+    ledger_path: Path,
+    epsilon_budget: float | None,
+    run_id: str,
+    server_round: int,
+    seed: int,
+) -> tuple[float, RoundPrivacy]:
+    """Train ``model`` for one round; charge the ledger first when DP is on.
+
+    Raises
+    ------
+    privacy.errors.BudgetExhausted
+        When this round would exceed the member's budget (nothing trained, nothing charged).
+    """
+    if not cfg.privacy.dp:
+        loss = train_local(model, x, y, cfg.train, seed=seed)
+        return loss, RoundPrivacy(False, math.inf, 0.0, 0.0, 0.0, 0.0, 0)
+    dp = dp_settings(cfg, len(y))
+    ledger = BudgetLedger(ledger_path)
+    dataset = dataset_fingerprint(data_file)
+    if epsilon_budget is not None:  # the member's own, local setting is authoritative
+        ledger.set_budget(dataset, Budget(epsilon_budget, cfg.privacy.delta))
+    else:
+        try:
+            ledger.budget(dataset)
+        except KeyError:  # first use of this data: budget = the run's target (+ rounding slack)
+            ledger.set_budget(dataset, Budget(cfg.privacy.epsilon * 1.000001, cfg.privacy.delta))
+    charge = ledger.charge(dataset, dp.round_mechanism(), run_id=run_id, round=server_round)
+    result = train_local_dp(
+        model, x, y, cfg.train, dp, grad_sample_mode=cfg.privacy.grad_sample_mode
+    )
+    return result.loss, RoundPrivacy(
+        True,
+        charge.epsilon_after,
+        dp.delta,
+        dp.noise_multiplier,
+        dp.clip_norm,
+        dp.sample_rate,
+        dp.local_steps,
+    )
