@@ -102,7 +102,7 @@ class MemberConfig:
                 learning_rate=float(str(rc.get("learning-rate", 0.05))),
                 momentum=float(str(rc.get("momentum", 0.9))),
             ),
-            hist_bins=int(str(rc.get("hist-bins", 4096))),
+            hist_bins=int(str(rc.get("hist-bins", 1024))),
             privacy=PrivacySettings(
                 dp=_bool(rc.get("dp", True)),
                 epsilon=float(str(rc.get("epsilon", 3.0))),

@@ -82,7 +82,7 @@ class SimRunConfig:
     batch_size: int = 256
     learning_rate: float = 0.05
     momentum: float = 0.9
-    hist_bins: int = 4096
+    hist_bins: int = 1024
     baselines: bool = True
     encryption: str = "paillier"
     insecure_plaintext: bool = False
