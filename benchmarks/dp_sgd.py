@@ -25,7 +25,7 @@ from participant_node.model import ModelSpec, TrainSettings, build_from_spec, tr
 from participant_node.model.dp_train import train_local_dp
 from privacy.dp import DPSettings
 
-MODES = ("hooks", "ew", "functorch", "ghost")
+MODES = ("fused", "hooks", "ew", "functorch", "ghost")
 
 
 def machine() -> dict[str, Any]:
@@ -37,9 +37,14 @@ def machine() -> dict[str, Any]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem, 1),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "load_avg_1m": os.getloadavg()[0]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem, 1),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_avg_1m": os.getloadavg()[0],
+    }
 
 
 def best_of(fn: Any, repeats: int) -> float:
@@ -59,23 +64,36 @@ def run(rows: int, features: int, batch: int, repeats: int) -> dict[str, Any]:
     x = rng.normal(size=(rows, features)).astype(np.float32)
     y = (rng.random(rows) < 0.08).astype(np.float32)
     settings = TrainSettings(epochs=1, batch_size=batch, learning_rate=0.05)
-    dp = DPSettings(clip_norm=1.0, noise_multiplier=1.0, sample_rate=batch / rows,
-                    local_steps=rows // batch, delta=1e-5)
+    dp = DPSettings(
+        clip_norm=1.0,
+        noise_multiplier=1.0,
+        sample_rate=batch / rows,
+        local_steps=rows // batch,
+        delta=1e-5,
+    )
     table: dict[str, dict[str, float]] = {}
     for kind in ("logistic", "mlp"):
         spec = ModelSpec(kind=kind, n_features=features, hidden=32)
-        row = {"non_private": best_of(
-            lambda s=spec: train_local(build_from_spec(s, seed=0), x, y, settings, seed=0),
-            repeats)}
+        row = {
+            "non_private": best_of(
+                lambda s=spec: train_local(build_from_spec(s, seed=0), x, y, settings, seed=0),
+                repeats,
+            )
+        }
         for mode in MODES:
             row[mode] = best_of(
-                lambda s=spec, m=mode: train_local_dp(build_from_spec(s, seed=0), x, y,
-                                                      settings, dp, grad_sample_mode=m),
-                repeats)
+                lambda s=spec, m=mode: train_local_dp(
+                    build_from_spec(s, seed=0), x, y, settings, dp, grad_sample_mode=m
+                ),
+                repeats,
+            )
         table[kind] = row
     best_mode = min(MODES, key=lambda m: table["mlp"][m])
     return {
-        "rows": rows, "features": features, "batch_size": batch, "repeats": repeats,
+        "rows": rows,
+        "features": features,
+        "batch_size": batch,
+        "repeats": repeats,
         "seconds_per_epoch": table,
         "best_mode_mlp": best_mode,
         "slowdown": table["mlp"][best_mode] / table["mlp"]["non_private"],
@@ -97,8 +115,10 @@ def main() -> None:
     print(f"{'model':<10}{'non-private':>12}" + "".join(f"{m:>12}" for m in MODES))
     for kind, row in res["seconds_per_epoch"].items():
         print(f"{kind:<10}{row['non_private']:>12.3f}" + "".join(f"{row[m]:>12.3f}" for m in MODES))
-    print(f"slowdown (MLP, best mode {res['best_mode_mlp']}): {res['slowdown']:.2f}x "
-          f"(target <= {res['target_slowdown']}x)")
+    print(
+        f"slowdown (MLP, best mode {res['best_mode_mlp']}): {res['slowdown']:.2f}x "
+        f"(target <= {res['target_slowdown']}x)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
 

@@ -2,15 +2,16 @@
 
 Side by side in one run, on a synthetic consortium (default 20k companies, 10 members):
 
-1. **Breakdown** (in process, members one after another, one thread each, as in a ClientApp):
-   per round the time to decrypt the incoming aggregate, train (DP-SGD vs plain SGD), encrypt
-   the update and the evaluation histograms, the coordinator's aggregation, and the key
-   holder's decryption of the round's results (once per round). ``overhead_seconds`` = private round - plaintext round, per member
-   (members run in parallel on their own machines in a deployment).
-2. **Flower** (optional, ``--flower``): the same config through Flower's simulation engine,
-   seconds per round from the run store, private vs plaintext.
+in process, members one after another, one thread each (as in a ClientApp): per round the
+time to decrypt the incoming aggregate, train (DP-SGD vs plain SGD), encrypt the update and
+the evaluation histograms, the coordinator's aggregation, and the key holder's decryption of
+the round's results (once per round). ``overhead_seconds`` = (private round - plaintext
+round) per member (members run in parallel on their own machines in a deployment); the JSON
+also gives the overhead of all members one after another and spread over this machine's two
+cores. Flower's engine adds the same messaging cost to both modes (see ``report.json``
+``cost``).
 
-Usage: ``python benchmarks/private_round.py [--quick] [--flower] [--out PATH]``
+Usage: ``python benchmarks/private_round.py [--quick] [--out PATH]``
 """
 
 from __future__ import annotations

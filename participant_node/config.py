@@ -27,7 +27,7 @@ class PrivacySettings:
     delta: float = 1e-5
     clip_norm: float = 1.0
     noise_multiplier: float = 0.0
-    grad_sample_mode: str = "ghost"
+    grad_sample_mode: str = "fused"
     encryption: str = "paillier"
     insecure_plaintext: bool = False
     public_key: str = ""
@@ -109,7 +109,7 @@ class MemberConfig:
                 delta=float(str(rc.get("delta", 1e-5))),
                 clip_norm=float(str(rc.get("clip-norm", 1.0))),
                 noise_multiplier=float(str(rc.get("noise-multiplier", 0.0))),
-                grad_sample_mode=str(rc.get("grad-sample-mode", "ghost")),
+                grad_sample_mode=str(rc.get("grad-sample-mode", "fused")),
                 encryption=str(rc.get("encryption", "paillier")),
                 insecure_plaintext=_bool(rc.get("insecure-plaintext", False)),
                 public_key=str(rc.get("public-key", "")),
