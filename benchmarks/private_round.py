@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from _machine import describe_machine
 
 from participant_node.codecs import member_codecs
 from participant_node.config import MemberConfig
@@ -40,21 +39,8 @@ from simulations.experiments.simrun import SimRunConfig, build_partitions, load_
 
 
 def machine() -> dict[str, Any]:
-    """Describe this machine."""
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "unknown",
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_avg_1m": os.getloadavg()[0],
-    }
+    """This machine, for the results file."""
+    return describe_machine("torch", "opacus", "phe", "gmpy2")
 
 
 def _timed(fn: Any) -> tuple[Any, float]:

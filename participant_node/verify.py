@@ -52,8 +52,10 @@ def verify_records(
         if r.get("scheme") != "paillier-packed":
             problems.append(f"{where}: scheme {r.get('scheme')!r}, not paillier-packed")
         if r.get("key_fingerprint") != fingerprint:
-            problems.append(f"{where}: aggregate under key {r.get('key_fingerprint')}, "
-                            f"not the consortium key {fingerprint}")
+            problems.append(
+                f"{where}: aggregate under key {r.get('key_fingerprint')}, "
+                f"not the consortium key {fingerprint}"
+            )
         for member, entry in r.get("per_member", {}).items():
             if entry.get("key_fingerprint") != fingerprint:
                 problems.append(f"{where}: {member} encrypted under another key")

@@ -24,7 +24,7 @@ def test_quick_benchmark_writes_the_promised_keys(tmp_path: Path) -> None:
     # Assert: keys, machine description, and properties that hold on any machine
     for key in ("speedup_packed", "speedup_fast", "bytes_per_param_vs_float32", "max_abs_error"):
         assert key in result
-    assert {"cpu", "cores", "ram_gib", "python", "phe", "gmpy2"} <= set(result["machine"])
+    assert {"cpu", "cores", "ram_gb", "python", "phe", "gmpy2"} <= set(result["machine"])
     assert result["mode"] == "quick" and result["insecure_key_for_speed"] is True
     assert result["targets_apply"] is False
     (case,) = result["cases"]

@@ -31,7 +31,7 @@ from opacus.optimizers import get_optimizer_class
 from opacus.utils.fast_gradient_clipping_utils import DPLossFastGradientClipping
 from torch import nn
 
-from participant_node.model.ghost_linear import make_fused_step, supports
+from participant_node.model.ghost_linear import make_fused_step, noise_only_step, supports
 from participant_node.model.train import TrainSettings
 from privacy.dp import DPSettings
 
@@ -170,11 +170,7 @@ def _make_step(
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
         opt.zero_grad(set_to_none=True)
         if len(xb) == 0:
-            # Poisson sampling drew an empty batch: the step still happens (the accountant
-            # charged it): zero clipped gradient plus noise, scaled like every other step.
-            for p in model.parameters():
-                p.grad = torch.normal(0.0, std, p.shape, generator=gen) / expected
-            base.step()
+            noise_only_step(model, base, std=std, expected_batch=expected, generator=gen)
             return 0.0
         loss = criterion(gsm(xb), yb)
         loss.backward()

@@ -34,6 +34,23 @@ def supports(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Linear) for m in model.modules())
 
 
+def noise_only_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    std: float,
+    expected_batch: int,
+    generator: torch.Generator,
+) -> None:
+    """The DP-SGD step for an empty Poisson batch: zero clipped gradient plus noise.
+
+    The step still happens (the accountant charged it) and is scaled like every other step.
+    """
+    for p in model.parameters():
+        p.grad = torch.normal(0.0, std, p.shape, generator=generator) / expected_batch
+    optimizer.step()
+
+
 def make_fused_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -63,9 +80,9 @@ def make_fused_step(
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
         optimizer.zero_grad(set_to_none=True)
         if len(x) == 0:
-            for p in model.parameters():
-                p.grad = torch.normal(0.0, std, p.shape, generator=generator) / expected_batch
-            optimizer.step()
+            noise_only_step(
+                model, optimizer, std=std, expected_batch=expected_batch, generator=generator
+            )
             return 0.0
         per_example = loss_fn(model(x), y)
         outs = [outputs[layer] for layer in layers]
