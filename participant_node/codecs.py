@@ -9,6 +9,7 @@ keys are loaded and checked once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,7 +43,14 @@ def member_codecs(settings: PrivacySettings, private_key: Path | None) -> Member
             "encryption is paillier but this member has no consortium private key "
             "(node config 'private-key'); refusing to send plaintext"
         )
+    try:
+        stamp = hashlib.sha256(
+            Path(settings.public_key).read_bytes() + private_key.read_bytes()
+        ).hexdigest()
+    except OSError as exc:
+        raise EncryptionUnavailable(f"cannot read the consortium keys: {exc}") from exc
     return _paillier_codecs(
+        stamp,
         settings.public_key,
         str(private_key),
         settings.param_clip,
@@ -54,6 +62,7 @@ def member_codecs(settings: PrivacySettings, private_key: Path | None) -> Member
 
 @lru_cache(maxsize=4)
 def _paillier_codecs(
+    stamp: str,  # digest of both key files: a replaced key file is loaded again
     public_key: str,
     private_key: str,
     param_clip: float,
