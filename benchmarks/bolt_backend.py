@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
+from support.machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from graph_risk.algorithms import (  # noqa: E402
     chain_exposure,

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
+from support.machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from simulations.consortium import ConsortiumConfig, generate_consortium  # noqa: E402
 from simulations.consortium.config import STAGES  # noqa: E402

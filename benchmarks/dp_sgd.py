@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _machine import describe_machine
+from support.machine import describe_machine
 
 from participant_node.model import ModelSpec, TrainSettings, build_from_spec, train_local
 from participant_node.model.dp_train import train_local_dp

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _machine import describe_machine  # noqa: E402  (benchmarks/ helper)
+from support.machine import describe_machine  # noqa: E402  (benchmarks/ helper)
 
 from graph_risk.algorithms._sparse import strong_components  # noqa: E402
 from graph_risk.algorithms.circles import circle_arrays, cyclic_edges  # noqa: E402

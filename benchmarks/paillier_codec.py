@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _machine import describe_machine
 from rich.console import Console
 from rich.table import Table
+from support.machine import describe_machine
 
 from privacy.codec import Payload
 from privacy.keys import generate_keypair

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _machine import describe_machine
+from support.machine import describe_machine
 
 from participant_node.codecs import member_codecs
 from participant_node.config import MemberConfig
