@@ -41,6 +41,13 @@ def _auc(cfg: SimRunConfig) -> dict[str, Any]:
     return out
 
 
+def _non_private(out: Path, **kwargs: Any) -> SimRunConfig:
+    """The non-private reference (explicit opt-outs) with baselines, same splits."""
+    return SimRunConfig(
+        out=out, dp=False, encryption="none", insecure_plaintext=True, baselines=True, **kwargs
+    )
+
+
 def measure(work: Path, companies: int, rounds: int, key_bits: int) -> dict[str, Any]:
     """Run every configuration; return the results dict."""
     lc = {
@@ -55,16 +62,7 @@ def measure(work: Path, companies: int, rounds: int, key_bits: int) -> dict[str,
     }
     res: dict[str, Any] = {
         "lending_club": {
-            "non_private": _auc(
-                SimRunConfig(
-                    out=work / "lc-np",
-                    dp=False,
-                    encryption="none",
-                    insecure_plaintext=True,
-                    baselines=True,
-                    **lc,
-                )
-            ),
+            "non_private": _auc(_non_private(work / "lc-np", **lc)),
             "private": _auc(SimRunConfig(out=work / "lc-p", **lc)),
         }
     }
@@ -82,28 +80,9 @@ def measure(work: Path, companies: int, rounds: int, key_bits: int) -> dict[str,
         "key_bits": key_bits,
     }
     res["synthetic"] = {
-        "non_private": _auc(
-            SimRunConfig(
-                out=work / "s-np",
-                dp=False,
-                encryption="none",
-                insecure_plaintext=True,
-                baselines=True,
-                **syn,
-            )
-        ),
+        "non_private": _auc(_non_private(work / "s-np", **syn)),
         "private": _auc(SimRunConfig(out=work / "s-p", **syn)),
-        "non_private_graph": _auc(
-            SimRunConfig(
-                out=work / "s-npg",
-                dp=False,
-                encryption="none",
-                insecure_plaintext=True,
-                baselines=True,
-                graph_features="auto",
-                **syn,
-            )
-        ),
+        "non_private_graph": _auc(_non_private(work / "s-npg", graph_features="auto", **syn)),
         "private_graph": _auc(SimRunConfig(out=work / "s-pg", graph_features="auto", **syn)),
     }
     for name in ("lending_club", "synthetic"):

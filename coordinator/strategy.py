@@ -73,34 +73,28 @@ class SecureSumFedAvg(FedAvg):
         self._round_started = time.perf_counter()
 
     # -------------------------------------------------------------- configure
-    def _with_meta(self, config: ConfigRecord) -> ConfigRecord:
-        merged = ConfigRecord(dict(config))
-        for k, v in self.current_meta.items():
-            merged[f"payload.{k}"] = v
-        return merged
+    def _with_meta(self, messages: Iterable[Message]) -> list[Message]:
+        """Attach the current aggregate's payload meta (``payload.*`` keys) to each config."""
+        out = list(messages)
+        for m in out:
+            merged = ConfigRecord(dict(m.content.config_records[self.configrecord_key]))
+            for k, v in self.current_meta.items():
+                merged[f"payload.{k}"] = v
+            m.content.config_records[self.configrecord_key] = merged
+        return out
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
         """Send the current aggregate (round 1: no arrays, members start from the seed)."""
         self._round_started = time.perf_counter()
-        messages = list(super().configure_train(server_round, arrays, config, grid))
-        for m in messages:
-            m.content.config_records[self.configrecord_key] = self._with_meta(
-                m.content.config_records[self.configrecord_key]
-            )
-        return messages
+        return self._with_meta(super().configure_train(server_round, arrays, config, grid))
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
         """Send the new aggregate for federated evaluation."""
-        messages = list(super().configure_evaluate(server_round, arrays, config, grid))
-        for m in messages:
-            m.content.config_records[self.configrecord_key] = self._with_meta(
-                m.content.config_records[self.configrecord_key]
-            )
-        return messages
+        return self._with_meta(super().configure_evaluate(server_round, arrays, config, grid))
 
     # -------------------------------------------------------------- aggregate
     def _collect(self, server_round: int, replies: Iterable[Message], phase: str) -> _Round:

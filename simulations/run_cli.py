@@ -157,11 +157,19 @@ def sim_run(
             clip_norm=clip_norm,
             key_bits=key_bits,
         )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    execute(cfg)
+
+
+def execute(cfg: SimRunConfig) -> None:
+    """Run ``cfg`` with progress, print the summary table; a clear one-line error on failure."""
+    try:
         report = run_with_progress(cfg)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise _fail(str(exc)) from None
     console.print(summary_table(report))
-    console.print(f"report: {out / 'report.json'}  {out / 'report.md'}")
+    console.print(f"report: {cfg.out / 'report.json'}  {cfg.out / 'report.md'}")
 
 
 def demo(
@@ -187,30 +195,19 @@ def demo(
         overwrite=True,
     )
     console.rule("2/2  federated training on Flower")
-    sim_run(
-        out=out / "run",
-        label="default_6m",
-        positive="1",
-        data=None,
-        consortium=consortium,
-        contract=None,
-        members=members,
-        partition="member",
-        rounds=rounds,
-        seed=seed,
-        model="logistic",
-        local_epochs=1,
-        batch_size=256,
-        learning_rate=0.05,
-        with_baselines=True,
-        encryption="paillier",
-        insecure_plaintext=False,
-        encoding=None,
-        graph_features="auto",
-        epsilon=3.0,
-        delta=1e-5,
-        no_dp=False,
-        clip_norm=1.0,
-        key_bits=3072,
+    # everything else at the consortium defaults: DP (epsilon 3), 3072-bit packed Paillier
+    execute(
+        SimRunConfig(
+            out=out / "run",
+            label="default_6m",
+            positive="1",
+            consortium=consortium,
+            members=members,
+            partition="member",
+            rounds=rounds,
+            seed=seed,
+            baselines=True,
+            graph_features="auto",
+        )
     )
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")
