@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 OUT    ?= out/demo
 
-.PHONY: demo test lint typecheck bench-quick clean install install-dev
+.PHONY: demo test lint typecheck bench-quick clean install install-dev system-deps
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/fedcredit demo --out $(OUT)
 
-## Tests: installs dev extras; tests start their own services (Bolt server, HTTP servers).
-test: $(VENV)/.installed-dev
+## System packages for the tests (Chromium, PostgreSQL, wrk from Debian), only when missing.
+system-deps:
+	bash .ci/system-deps
+
+## Tests: installs dev extras and system packages; tests start their own services (Bolt server,
+## PostgreSQL, Flower SuperLink/SuperNodes, HTTP servers, headless Chromium).
+test: $(VENV)/.installed-dev system-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)

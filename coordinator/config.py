@@ -31,11 +31,22 @@ class CoordinatorConfig:
     encryption, insecure_plaintext
         ``paillier`` (default) or ``none``; ``none`` requires the explicit opt-out flag.
     run_store
-        SQLite file of the run store.
+        Run store: a SQLite file, or a ``postgresql://`` URL (``coordinator.store_sql``).
     public_key
         Path of the consortium public key (the coordinator never holds a private key).
     param_clip, value_bits, max_members, max_weight
         Packing layout numbers, identical at every member (``privacy.layouts``).
+    evaluate
+        Run federated evaluation after every training round.
+    max_reply_bytes
+        Largest member reply accepted (bytes of arrays); larger replies are rejected.
+    members_file
+        JSON ``{"members": {name: {"node_id": int}}}`` written by ``fedcredit coordinator
+        start`` (the allow-list's node ids), to name members that drop out; may be empty.
+    transport
+        ``tls`` or ``INSECURE`` as the association started its SuperLink; recorded in the run.
+    log_file
+        File the ServerApp also writes its log to (rejections, drops, refusals); may be empty.
     """
 
     num_rounds: int
@@ -44,14 +55,21 @@ class CoordinatorConfig:
     model_seed: int
     encryption: str
     insecure_plaintext: bool
-    run_store: Path
+    run_store: str | Path
     public_key: str = ""
     param_clip: float = 8.0
     value_bits: int = 16
     max_members: int = 64
     max_weight: int = 255
+    evaluate: bool = True
+    max_reply_bytes: int = 64 * 2**20
+    members_file: str = ""
+    transport: str = "tls"
+    log_file: str = ""
 
     def __post_init__(self) -> None:
+        if self.max_reply_bytes < 1024:
+            raise ValueError(f"max-reply-bytes must be >= 1024; got {self.max_reply_bytes}")
         if self.num_rounds < 1:
             raise ValueError(f"num-server-rounds must be >= 1; got {self.num_rounds}")
         if self.min_members < 1:
@@ -84,12 +102,17 @@ class CoordinatorConfig:
             model_seed=int(str(run_config.get("model-seed", 7))),
             encryption=str(run_config.get("encryption", "paillier")),
             insecure_plaintext=_as_bool(run_config.get("insecure-plaintext", False)),
-            run_store=Path(store),
+            run_store=store if "://" in store else Path(store),
             public_key=str(run_config.get("public-key", "") or ""),
             param_clip=float(str(run_config.get("param-clip", 8.0))),
             value_bits=int(str(run_config.get("value-bits", 16))),
             max_members=int(str(run_config.get("max-members", 64))),
             max_weight=int(str(run_config.get("max-weight", 255))),
+            evaluate=_as_bool(run_config.get("evaluate", True)),
+            max_reply_bytes=int(str(run_config.get("max-reply-bytes", 64 * 2**20))),
+            members_file=str(run_config.get("members-file", "") or ""),
+            transport=str(run_config.get("transport", "tls") or "tls"),
+            log_file=str(run_config.get("log-file", "") or ""),
         )
 
 

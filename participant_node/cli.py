@@ -186,3 +186,12 @@ def verify_cmd(
         f"{max_epsilon}",
         highlight=False,
     )
+
+
+def _register_scoring() -> None:
+    from participant_node.scoring.commands import register
+
+    register(app)
+
+
+_register_scoring()

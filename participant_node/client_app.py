@@ -5,6 +5,20 @@ config. The member decodes it (``sum w_i * params_i / sum w_i``), trains on its 
 replies ``encode(params, weight=rows)``. Evaluate message: the new aggregate; the member
 replies the label-split score histograms of its holdout, through the same codec. Raw rows never
 leave the member; only codec payloads do.
+
+Every reply echoes the round's ``run-id``, ``server-round`` and ``round-nonce`` so the
+coordinator can refuse replayed or late replies (``coordinator.admission``).
+
+Deployment (``fedcredit node start``): the SuperNode's node config names the member's prepared
+rows (``partition-file``, encoded from its validated data file ``dataset-file``), its keys and
+its ledger; a simulation uses ``partition-id`` into the harness's ``data-dir`` instead.
+
+Ledger semantics: a round is charged *before* the update leaves the member. When a coordinator
+restarted mid-run asks again for a round already charged in the same run (it never aggregated
+the first reply), the member re-sends the *same* noisy update it released then
+(:mod:`participant_node.replies`), so one charge covers one release; if it had crashed before
+sending, it trains once under the existing charge. A charge for a reply that was never
+aggregated stays (over-count allowed, under-count never).
 """
 
 from __future__ import annotations
@@ -12,6 +26,8 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Mapping
+from dataclasses import fields, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,14 +36,18 @@ from flwr.clientapp import ClientApp
 
 from participant_node.codecs import MemberCodecs, member_codecs
 from participant_node.config import MemberConfig, MemberLocal
+from participant_node.deploy import load_prepared
 from participant_node.metrics import pack_histograms, score_histograms
 from participant_node.model import build_from_spec, get_flat, predict_proba, set_flat
+from participant_node.model.dp_train import train_local_dp
 from participant_node.partition import MemberPartition, load_partition
-from participant_node.private_round import train_round
+from participant_node.private_round import RoundPrivacy, dp_settings, train_round, update_weight
+from participant_node.replies import CachedReply, ReplyCache, payload_digest_bytes
 from privacy import Payload, UpdateCodec
 from privacy.errors import BudgetExhausted
-from privacy.layouts import fedavg_weight
+from privacy.ledger import BudgetLedger, Charge, dataset_fingerprint
 
+ECHO_KEYS = ("run-id", "server-round", "round-nonce")
 ARRAYS_KEY = "arrays"
 META_KEY = "payload-meta"
 REFUSAL_KEY = "refusal"
@@ -37,6 +57,9 @@ app = ClientApp()
 
 
 def _member(context: Context, cfg: MemberConfig) -> MemberPartition:
+    prepared = load_prepared(context.node_config)
+    if prepared is not None:
+        return prepared
     if not cfg.data_dir:
         raise ValueError("run config has no data-dir: the member does not know where its rows are")
     return load_partition(cfg.data_dir, int(str(context.node_config["partition-id"])))
@@ -65,8 +88,21 @@ def _global_model(
     return model
 
 
+def _echo(msg: Message) -> dict[str, int | str]:
+    """The round identity to echo back (``run-id``, ``server-round``, ``round-nonce``)."""
+    config = msg.content.config_records.get(CONFIG_KEY)
+    if config is None:
+        return {}
+    out: dict[str, int | str] = {}
+    for key in ECHO_KEYS:
+        value = config.get(key)
+        if isinstance(value, int | str):
+            out[key] = value
+    return out
+
+
 def _reply(msg: Message, payload: Payload, member_id: str, metrics: Mapping[str, float]) -> Message:
-    meta = ConfigRecord({**dict(payload.meta), "member-id": member_id})
+    meta = ConfigRecord({**dict(payload.meta), **_echo(msg), "member-id": member_id})
     content = RecordDict(
         {
             ARRAYS_KEY: ArrayRecord({k: Array(np.asarray(v)) for k, v in payload.arrays.items()}),
@@ -78,7 +114,7 @@ def _reply(msg: Message, payload: Payload, member_id: str, metrics: Mapping[str,
 
 
 def _refusal(msg: Message, member_id: str, exc: BudgetExhausted) -> Message:
-    record = ConfigRecord({"member-id": member_id, "reason": str(exc)})
+    record = ConfigRecord({**_echo(msg), "member-id": member_id, "reason": str(exc)})
     return Message(content=RecordDict({REFUSAL_KEY: record}), reply_to=msg)
 
 
@@ -89,6 +125,9 @@ def _setup(
     cfg = MemberConfig.from_run_config(context.run_config)
     member = _member(context, cfg)
     local = MemberLocal.resolve(context.node_config, cfg.data_dir, member.member_id)
+    node_public_key = context.node_config.get("public-key")
+    if node_public_key:  # a deployed member holds its own copy of the consortium public key
+        cfg = replace(cfg, privacy=replace(cfg.privacy, public_key=str(node_public_key)))
     codecs = member_codecs(cfg.privacy, local.private_key)
     config = msg.content.config_records[CONFIG_KEY]
     server_round = int(str(config.get("server-round", 0)))
@@ -103,27 +142,42 @@ def train(msg: Message, context: Context) -> Message:
     model = _global_model(msg, cfg, member.n_features, codecs.update)
     seed = zlib.crc32(f"{member.member_id}:{server_round}:{cfg.model_seed}".encode())
     t0 = time.perf_counter()
+    incoming = _incoming(msg)
+    cache = ReplyCache.beside(local.ledger)
+    key = ReplyCache.key(
+        dataset_fingerprint(member.source) if member.source.is_file() else str(member.source),
+        run_id,
+        server_round,
+        payload_digest_bytes(None if incoming is None else incoming.arrays),
+    )
+    cached = cache.get(key) if cfg.privacy.dp else None
     try:
-        loss, privacy = train_round(
-            model,
-            member.x_train,
-            member.y_train,
-            cfg,
-            data_file=member.source,
-            ledger_path=local.ledger,
-            epsilon_budget=local.epsilon_budget,
-            run_id=run_id,
-            server_round=server_round,
-            seed=seed,
-        )
+        if cached is not None:  # this exact round was released before: send the same update
+            set_flat(model, cached.params)
+            loss, privacy = cached.loss, _privacy_from(cached.privacy)
+        else:
+            charged = _charged_before(local.ledger, member.source, run_id, server_round)
+            if charged is not None and cfg.privacy.dp:  # charged, never sent (no cache entry)
+                loss, privacy = _train_under_charge(model, member, cfg, charged)
+            else:
+                loss, privacy = train_round(
+                    model,
+                    member.x_train,
+                    member.y_train,
+                    cfg,
+                    data_file=member.source,
+                    ledger_path=local.ledger,
+                    epsilon_budget=local.epsilon_budget,
+                    run_id=run_id,
+                    server_round=server_round,
+                    seed=seed,
+                )
+            if cfg.privacy.dp:  # durable before anything leaves the member
+                cache.put(key, CachedReply(get_flat(model), loss, _privacy_dict(privacy)))
     except BudgetExhausted as exc:
         return _refusal(msg, member.member_id, exc)
     t1 = time.perf_counter()
-    weight = fedavg_weight(
-        rows=len(member.y_train),
-        weight_unit=cfg.privacy.weight_unit,
-        max_weight=cfg.privacy.max_weight,
-    )
+    weight = update_weight(cfg, len(member.y_train), privacy)
     payload = codecs.update.encode(get_flat(model), weight=weight)
     t2 = time.perf_counter()
     metrics = {
@@ -144,3 +198,64 @@ def evaluate(msg: Message, context: Context) -> Message:
     pos, neg = score_histograms(scores, member.y_holdout, cfg.hist_bins)
     payload = codecs.histogram.encode(pack_histograms(pos, neg), weight=1)
     return _reply(msg, payload, member.member_id, {"holdout-rows": float(len(scores))})
+
+
+def _charged_before(ledger: Path, data_file: Path, run_id: str, server_round: int) -> Charge | None:
+    """This (data, run, round)'s existing ledger charge, when the round is asked again."""
+    if not ledger.is_file() or not data_file.is_file():
+        return None
+    try:
+        history = BudgetLedger(ledger).history(dataset_fingerprint(data_file))
+    except KeyError:
+        return None
+    matches = [c for c in history if c.run_id == run_id and c.round == server_round]
+    return matches[-1] if matches else None
+
+
+def _train_under_charge(
+    model: torch.nn.Module, member: MemberPartition, cfg: MemberConfig, charge: Charge
+) -> tuple[float, RoundPrivacy]:
+    """Repeat an already charged round (same mechanism) without charging again.
+
+    Raises ``ValueError`` when the round's mechanism changed since the
+    charge (another config): then it is a different release and must be charged normally.
+    """
+    dp = dp_settings(cfg, len(member.y_train))
+    if dp.round_mechanism() != charge.mechanism():
+        raise ValueError(
+            f"round {charge.round} of run {charge.run_id!r} was charged with another mechanism "
+            f"({charge.mechanism()}); refusing to repeat it under a different one"
+        )
+    result = train_local_dp(
+        model,
+        member.x_train,
+        member.y_train,
+        cfg.train,
+        dp,
+        grad_sample_mode=cfg.privacy.grad_sample_mode,
+    )
+    return result.loss, RoundPrivacy(
+        True,
+        charge.epsilon_after,
+        dp.delta,
+        dp.noise_multiplier,
+        dp.clip_norm,
+        dp.sample_rate,
+        dp.local_steps,
+    )
+
+
+def _privacy_dict(p: RoundPrivacy) -> dict[str, float]:
+    return {f.name: float(getattr(p, f.name)) for f in fields(RoundPrivacy)}
+
+
+def _privacy_from(d: Mapping[str, float]) -> RoundPrivacy:
+    return RoundPrivacy(
+        bool(d["dp"]),
+        float(d["epsilon"]),
+        float(d["delta"]),
+        float(d["noise_multiplier"]),
+        float(d["clip_norm"]),
+        float(d["sample_rate"]),
+        int(d["local_steps"]),
+    )

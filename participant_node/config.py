@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from participant_node.model import ModelSpec, TrainSettings
+from privacy.layouts import WEIGHTINGS
 
 
 def _bool(value: object) -> bool:
@@ -25,7 +26,7 @@ class PrivacySettings:
     dp: bool = True
     epsilon: float = 3.0
     delta: float = 1e-5
-    clip_norm: float = 1.0
+    clip_norm: float = 3.0
     noise_multiplier: float = 0.0
     grad_sample_mode: str = "fused"
     encryption: str = "paillier"
@@ -36,6 +37,8 @@ class PrivacySettings:
     max_members: int = 64
     weight_unit: int = 100
     max_weight: int = 255
+    weighting: str = "auto"
+    noise_weight_scale: float = 4096.0
 
     def __post_init__(self) -> None:
         if self.encryption not in ("paillier", "none"):
@@ -52,6 +55,12 @@ class PrivacySettings:
             raise ValueError(
                 f"noise-multiplier must be >= 0 (0 = from epsilon); got {self.noise_multiplier}"
             )
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}; got {self.weighting!r}")
+        if self.weighting == "dp-noise" and not self.dp:
+            raise ValueError("weighting 'dp-noise' needs dp = true (it weights by DP noise)")
+        if not self.noise_weight_scale > 0:
+            raise ValueError(f"noise-weight-scale must be > 0; got {self.noise_weight_scale}")
         if self.encryption == "paillier" and not self.public_key:
             raise ValueError("encryption 'paillier' needs the consortium public-key path")
 
@@ -99,7 +108,7 @@ class MemberConfig:
             train=TrainSettings(
                 epochs=int(str(rc.get("local-epochs", 1))),
                 batch_size=int(str(rc.get("batch-size", 256))),
-                learning_rate=float(str(rc.get("learning-rate", 0.05))),
+                learning_rate=float(str(rc.get("learning-rate", 0.1))),
                 momentum=float(str(rc.get("momentum", 0.9))),
             ),
             hist_bins=int(str(rc.get("hist-bins", 1024))),
@@ -107,7 +116,7 @@ class MemberConfig:
                 dp=_bool(rc.get("dp", True)),
                 epsilon=float(str(rc.get("epsilon", 3.0))),
                 delta=float(str(rc.get("delta", 1e-5))),
-                clip_norm=float(str(rc.get("clip-norm", 1.0))),
+                clip_norm=float(str(rc.get("clip-norm", 3.0))),
                 noise_multiplier=float(str(rc.get("noise-multiplier", 0.0))),
                 grad_sample_mode=str(rc.get("grad-sample-mode", "fused")),
                 encryption=str(rc.get("encryption", "paillier")),
@@ -118,6 +127,8 @@ class MemberConfig:
                 max_members=int(str(rc.get("max-members", 64))),
                 weight_unit=int(str(rc.get("weight-unit", 100))),
                 max_weight=int(str(rc.get("max-weight", 255))),
+                weighting=str(rc.get("weighting", "auto")),
+                noise_weight_scale=float(str(rc.get("noise-weight-scale", 4096.0))),
             ),
             data_dir=str(rc.get("data-dir", "")),
         )

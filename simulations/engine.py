@@ -15,6 +15,8 @@ from pathlib import Path
 
 import tomli_w
 from flwr.app import Context, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import ServerApp
 
 APP_TEMPLATE = {
     "build-system": {"requires": ["setuptools"], "build-backend": "setuptools.build_meta"},
@@ -49,6 +51,9 @@ def run_simulation(
     *,
     cpus_per_member: float = 1.0,
     verbose: bool = False,
+    ray_init_args: Mapping[str, object] | None = None,
+    client_app: ClientApp | None = None,
+    server_app: ServerApp | None = None,
 ) -> None:
     """Run one federated training on Flower's simulation engine.
 
@@ -62,12 +67,19 @@ def run_simulation(
         Folder for the generated Flower app definition.
     cpus_per_member
         Ray resources per ClientApp (1.0 runs two members at a time on two cores).
+    ray_init_args
+        Arguments for ``ray.init`` (Flower's ``backend_config["init_args"]``); default: all
+        local cores, no dashboard. ``{"address": "auto"}`` joins a running Ray cluster
+        (``ray start --head`` on one machine, ``ray start --address=HEAD:6379`` on the others).
+    client_app, server_app
+        Replace the project's apps (the research harness wraps the ClientApp to time it and
+        runs Flower's bare engine with no-op apps for comparison).
     """
     from flwr.simulation.run_simulation import _run_simulation
     from flwr.supercore.telemetry import EventType
 
-    from coordinator.server_app import app as server_app
-    from participant_node.client_app import app as client_app
+    from coordinator.server_app import app as default_server_app
+    from participant_node.client_app import app as default_client_app
 
     if num_members < 1:
         raise ValueError(f"members must be >= 1; got {num_members}")
@@ -85,13 +97,15 @@ def run_simulation(
     )
     backend_config = {
         "client_resources": {"num_cpus": cpus_per_member, "num_gpus": 0.0},
-        "init_args": {"num_cpus": max(1, os.cpu_count() or 1), "include_dashboard": False},
+        "init_args": dict(ray_init_args)
+        if ray_init_args is not None
+        else {"num_cpus": max(1, os.cpu_count() or 1), "include_dashboard": False},
     }
     result = _run_simulation(
         num_supernodes=num_members,
         exit_event=EventType.PYTHON_API_RUN_SIMULATION_LEAVE,
-        client_app=client_app,
-        server_app=server_app,
+        client_app=default_client_app if client_app is None else client_app,
+        server_app=default_server_app if server_app is None else server_app,
         backend_name="ray",
         backend_config=backend_config,  # type: ignore[arg-type]
         server_app_context=context,

@@ -106,7 +106,7 @@ def sim_run(
     model: str = typer.Option("logistic", "--model", help="logistic | mlp"),
     local_epochs: int = typer.Option(1, "--local-epochs"),
     batch_size: int = typer.Option(256, "--batch-size"),
-    learning_rate: float = typer.Option(0.05, "--learning-rate"),
+    learning_rate: float = typer.Option(0.1, "--learning-rate"),
     with_baselines: bool = typer.Option(
         False,
         "--baselines",
@@ -120,7 +120,12 @@ def sim_run(
     epsilon: float = typer.Option(3.0, "--epsilon", help="DP budget per member for the run."),
     delta: float = typer.Option(1e-5, "--delta", help="DP delta."),
     no_dp: bool = typer.Option(False, "--no-dp", help="Explicit opt-out: train without DP-SGD."),
-    clip_norm: float = typer.Option(1.0, "--clip-norm", help="DP-SGD per-example clip norm."),
+    clip_norm: float = typer.Option(3.0, "--clip-norm", help="DP-SGD per-example clip norm."),
+    weighting: str = typer.Option(
+        "auto",
+        "--weighting",
+        help="Update weights: auto (dp-noise under DP, else rows) | rows | dp-noise.",
+    ),
     key_bits: int = typer.Option(3072, "--key-bits", help="Paillier key size (>= 2048)."),
     graph_features: str = typer.Option(
         "none",
@@ -155,6 +160,7 @@ def sim_run(
             epsilon=epsilon,
             delta=delta,
             clip_norm=clip_norm,
+            weighting=weighting,
             key_bits=key_bits,
         )
     except ValueError as exc:

@@ -49,6 +49,7 @@ from privacy.keys import (
     save_private_key,
     save_public_key,
 )
+from privacy.layouts import WEIGHTINGS
 from simulations.engine import run_simulation
 from simulations.experiments import baselines
 from simulations.experiments.partition import (
@@ -80,7 +81,7 @@ class SimRunConfig:
     mlp_hidden: int = 32
     local_epochs: int = 1
     batch_size: int = 256
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     momentum: float = 0.9
     hist_bins: int = 1024
     baselines: bool = True
@@ -91,7 +92,8 @@ class SimRunConfig:
     dp: bool = True
     epsilon: float = 3.0
     delta: float = 1e-5
-    clip_norm: float = 1.0
+    clip_norm: float = 3.0
+    weighting: str = "auto"
     key_bits: int = 3072
 
     def __post_init__(self) -> None:
@@ -105,6 +107,8 @@ class SimRunConfig:
             raise ValueError(f"--encryption must be paillier or none; got {self.encryption!r}")
         if self.dp and not self.epsilon > 0:
             raise ValueError(f"--epsilon must be > 0; got {self.epsilon}")
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"--weighting must be one of {WEIGHTINGS}; got {self.weighting!r}")
         parse_partition(self.partition)
 
 
@@ -230,6 +234,7 @@ def run_config(
         "epsilon": cfg.epsilon,
         "delta": cfg.delta,
         "clip-norm": cfg.clip_norm,
+        "weighting": cfg.weighting,
         "public-key": str((cfg.out / "keys" / PUBLIC_KEY_FILE).resolve())
         if cfg.encryption == "paillier"
         else "",
@@ -289,7 +294,8 @@ def decode_federation(
     final = HistogramMetrics.from_histograms(final_pos, final_neg)
     spec = ModelSpec(kind=cfg.model, n_features=parts[0].n_features, hidden=cfg.mlp_hidden)
     model = build_from_spec(spec, seed=cfg.seed)
-    set_flat(model, codec.decode(trains[-1].payload).mean())
+    final_params = codec.decode(trains[-1].payload).mean()
+    set_flat(model, final_params)
     x_hold, y_hold = baselines.global_holdout(parts)
     scores = predict_proba(model, x_hold)
     pooled_auc, pooled_ks = baselines.auc_ks(scores, y_hold)
@@ -316,6 +322,7 @@ def decode_federation(
         "rounds_completed": rounds_done,
         "bytes_up_per_member_per_round": int(up_bytes / max(member_rounds, 1)),
         "scheme": codec.scheme,
+        "scores_params": final_params,  # popped by export_sim_model before the report
     }
 
 
@@ -343,6 +350,9 @@ def privacy_report(cfg: SimRunConfig, store_path: Path, run_id: str) -> dict[str
         "noise_multiplier": min(sigma.values()) if sigma else None,
         "per_member_noise_multiplier": sigma,
         "clip_norm": cfg.clip_norm if dp_on else None,
+        "weighting": cfg.weighting
+        if cfg.weighting != "auto"
+        else ("dp-noise" if dp_on else "rows"),
         "encryption": last.get("scheme", "none"),
         "insecure_plaintext": cfg.insecure_plaintext,
         "key_bits": last.get("key_bits"),
@@ -351,6 +361,32 @@ def privacy_report(cfg: SimRunConfig, store_path: Path, run_id: str) -> dict[str
         "refusals": [x for r in records for x in r["refused"]],
         "attestations": str(path),
     }
+
+
+def export_sim_model(
+    cfg: SimRunConfig,
+    contract: Contract,
+    parts: list[MemberPartition],
+    fed: dict[str, Any],
+    run_id: str,
+) -> None:
+    """Write ``OUT/model.json`` as the key-holding harness member (``parts[0]``) would: the
+    decrypted final model, its portfolio mean as the reason-code reference."""
+    from participant_node.scoring import export_model
+
+    lines = (cfg.out / "attestations.jsonl").read_text().splitlines()
+    export_model(
+        cfg.out / "model.json",
+        flat=fed.pop("scores_params"),
+        kind=cfg.model,
+        hidden=cfg.mlp_hidden,
+        contract=contract,
+        run_id=run_id,
+        round=int(fed["rounds_completed"]),
+        attestations=[json.loads(line) for line in lines if line.strip()],
+        graph_feature_columns=GRAPH_FEATURES,
+        reference=parts[0].x_train.mean(axis=0),
+    )
 
 
 def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
@@ -413,6 +449,7 @@ def run(cfg: SimRunConfig, progress: Progress = print) -> dict[str, Any]:
             ],
         }
     report["privacy"] = privacy_report(cfg, cfg.out / "runstore.sqlite", run_id)
+    export_sim_model(cfg, contract, parts, fed, run_id)
     report["cost"] = {
         "seconds_per_round": fed["seconds_per_round"],
         "bytes_up_per_member_per_round": fed["bytes_up_per_member_per_round"],
