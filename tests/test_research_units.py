@@ -13,11 +13,10 @@ from rich.console import Console
 
 from simulations.experiments.ablation import capture
 from simulations.experiments.attack import bootstrap_auc, tpr_at_fpr
-from simulations.experiments.cells import partition_rows
 from simulations.experiments.grid import load_config, parse_config, sweep_cells
 from simulations.experiments.progress import CellProgress
 from simulations.experiments.results import append_row, bind_out, mean_ci, read_rows
-from simulations.experiments.simrun import SimRunConfig, build_partitions, load_rows
+from simulations.experiments.simrun import SimRunConfig, build_partitions, load_rows, partition_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "simulations" / "configs"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from participant_node.data import ContractError, Preprocessor, load_contract, validate_file
+from participant_node.data import Preprocessor
 from participant_node.deploy import HOLDOUT_FRACTION, stratified_mask
 from participant_node.scoring.artifact import ArtifactError, ModelArtifact
 from participant_node.scoring.calibration import METHODS, fit_calibration
 from participant_node.scoring.points import assign_tier, pd_to_points
-from participant_node.scoring.policy import TIERS, PolicyError
+from participant_node.scoring.policy import TIERS
 from participant_node.scoring.scorer import Scorer
 
 
@@ -114,30 +113,19 @@ def calibrate_cmd(
     encoding: str | None = typer.Option(None, "--encoding", "-e", help="CSV text encoding."),
 ) -> None:
     """Fit Platt or isotonic calibration on own labelled holdout rows; write a new model."""
-    from participant_node.cli import _fail, _print_errors
-    from participant_node.scoring.commands import _read
+    from participant_node.cli import _fail
+    from participant_node.scoring.commands import _read, load_validated
 
     console = Console(highlight=False)
-    try:
+
+    def load() -> Scorer:
         if method not in METHODS:
             raise ValueError(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
         holdout_rows(np.zeros(0), holdout_fraction, seed)  # checks the fraction up front
-        scorer = Scorer.load(model, policy, graph_features)
-        art = scorer.artifact
-        if contract is not None and load_contract(contract).fingerprint() != (
-            art.contract.fingerprint()
-        ):
-            raise ValueError(f"{contract}: contract fingerprint differs from the model's")
-    except (OSError, ValueError, ContractError, PolicyError) as exc:
-        raise _fail(console, str(exc)) from None
-    own = replace(
-        art.contract,
-        features=tuple(f for f in art.contract.features if f.name not in art.graph_feature_columns),
-    )
-    report = validate_file(data, own, encoding=encoding, require_label=True)
-    if not report.ok:
-        _print_errors(console, report)
-        raise typer.Exit(code=1)
+        return Scorer.load(model, policy, graph_features)
+
+    scorer = load_validated(console, load, contract, data, encoding, require_label=True)
+    art = scorer.artifact
     try:
         frame = _read(data, encoding)
         new, rep = calibrate_artifact(

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +32,39 @@ def _read(path: Path, encoding: str | None) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype=str, encoding=encoding)
+
+
+def load_validated(
+    console: Console,
+    load: Callable[[], Scorer],
+    contract: Path | None,
+    data: Path,
+    encoding: str | None,
+    *,
+    require_label: bool,
+) -> Scorer:
+    """Load the scorer, check the contract matches the model's, validate ``data`` against the
+    member's own columns (the contract less the graph features); exit with every error named."""
+    from participant_node.cli import _fail, _print_errors
+
+    try:
+        scorer = load()
+        art = scorer.artifact
+        if contract is not None and load_contract(contract).fingerprint() != (
+            art.contract.fingerprint()
+        ):
+            raise ValueError(f"{contract}: contract fingerprint differs from the model's")
+    except (OSError, ValueError, ContractError, PolicyError) as exc:
+        raise _fail(console, str(exc)) from None
+    own = replace(
+        art.contract,
+        features=tuple(f for f in art.contract.features if f.name not in art.graph_feature_columns),
+    )
+    report = validate_file(data, own, encoding=encoding, require_label=require_label)
+    if not report.ok:
+        _print_errors(console, report)
+        raise typer.Exit(code=1)
+    return scorer
 
 
 def results_frame(results: list[ScoreResult]) -> pd.DataFrame:
@@ -92,28 +126,17 @@ def score_cmd(
     encoding: str | None = typer.Option(None, "--encoding", "-e", help="CSV text encoding."),
 ) -> None:
     """Score customers: PD, points, tier, credit terms, reasons and early warnings."""
-    from participant_node.cli import _fail, _print_errors
+    from participant_node.cli import _fail
 
     console = Console(highlight=False)
     t0 = time.perf_counter()
-    try:
+
+    def load() -> Scorer:
         state = WarningState.from_scores(previous) if previous is not None else None
-        scorer = Scorer.load(model, policy, graph_features, graph, state)
-        art = scorer.artifact
-        if contract is not None and load_contract(contract).fingerprint() != (
-            art.contract.fingerprint()
-        ):
-            raise ValueError(f"{contract}: contract fingerprint differs from the model's")
-    except (OSError, ValueError, ContractError, PolicyError) as exc:
-        raise _fail(console, str(exc)) from None
-    own = replace(
-        art.contract,
-        features=tuple(f for f in art.contract.features if f.name not in art.graph_feature_columns),
-    )
-    report = validate_file(data, own, encoding=encoding, require_label=False)
-    if not report.ok:
-        _print_errors(console, report)
-        raise typer.Exit(code=1)
+        return Scorer.load(model, policy, graph_features, graph, state)
+
+    scorer = load_validated(console, load, contract, data, encoding, require_label=False)
+    art = scorer.artifact
     try:
         frame = _read(data, encoding)
         results = scorer.score(frame)

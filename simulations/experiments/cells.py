@@ -27,20 +27,19 @@ from torch import nn
 
 from coordinator.state import RunStore
 from participant_node.config import MemberConfig
-from participant_node.data import Contract, Preprocessor
+from participant_node.data import Contract
 from participant_node.model import ModelSpec, TrainSettings, build_from_spec, set_flat
 from participant_node.partition import MemberPartition, save_partition, write_manifest
 from simulations.engine import run_simulation
 from simulations.experiments import baselines
 from simulations.experiments.grid import Cell, ExperimentConfig, parse_model
-from simulations.experiments.partition import assign_members, parse_partition, stratified_holdout
 from simulations.experiments.simrun import (
-    HOLDOUT_FRACTION,
     SimRunConfig,
     decode_federation,
     key_ceremony,
     key_holder_codecs,
     load_rows,
+    partition_rows,
     privacy_report,
     run_config,
 )
@@ -121,32 +120,6 @@ def prepare(cfg: ExperimentConfig, out: Path, graph_features: str = "none") -> P
     sim = sim_config(cfg, probe, out, consortium)
     df, contract = load_rows(sim)
     return Prepared(df=df, contract=contract, consortium=sim.consortium, data=sim.data)
-
-
-def partition_rows(
-    sim: SimRunConfig, df: pd.DataFrame, contract: Contract
-) -> tuple[list[MemberPartition], list[np.ndarray], list[np.ndarray]]:
-    """:func:`simrun.build_partitions` that also returns each member's row indices
-    (``train_rows[i]``, ``holdout_rows[i]`` index ``df``); identical partitions (tested)."""
-    pre = Preprocessor(contract)
-    x, y = pre.transform(df), pre.labels(df)
-    owner = assign_members(df, parse_partition(sim.partition), sim.members, y, seed=sim.seed)
-    parts, train_rows, hold_rows = [], [], []
-    for i, member in enumerate(sorted(set(owner.tolist()), key=lambda m: (m == "rest", m))):
-        rows = np.flatnonzero(owner == member)
-        hold = stratified_holdout(y[rows], HOLDOUT_FRACTION, seed=sim.seed + i)
-        parts.append(
-            MemberPartition(
-                member_id=str(member),
-                x_train=x[rows[~hold]],
-                y_train=y[rows[~hold]],
-                x_holdout=x[rows[hold]],
-                y_holdout=y[rows[hold]],
-            )
-        )
-        train_rows.append(rows[~hold])
-        hold_rows.append(rows[hold])
-    return parts, train_rows, hold_rows
 
 
 @dataclass

@@ -187,12 +187,19 @@ def build_partitions(
     cfg: SimRunConfig, df: pd.DataFrame, contract: Contract
 ) -> list[MemberPartition]:
     """Assign members, split holdouts, encode with the contract."""
+    return partition_rows(cfg, df, contract)[0]
+
+
+def partition_rows(
+    cfg: SimRunConfig, df: pd.DataFrame, contract: Contract
+) -> tuple[list[MemberPartition], list[np.ndarray], list[np.ndarray]]:
+    """:func:`build_partitions` plus each member's row indices into ``df``
+    (``train_rows[i]``, ``holdout_rows[i]``), for experiments that need to know which rows
+    a member trained on (membership inference)."""
     pre = Preprocessor(contract)
-    x = pre.transform(df)
-    y = pre.labels(df)
-    spec = parse_partition(cfg.partition)
-    owner = assign_members(df, spec, cfg.members, y, seed=cfg.seed)
-    parts = []
+    x, y = pre.transform(df), pre.labels(df)
+    owner = assign_members(df, parse_partition(cfg.partition), cfg.members, y, seed=cfg.seed)
+    parts, train_rows, hold_rows = [], [], []
     for i, member in enumerate(sorted(set(owner.tolist()), key=lambda m: (m == "rest", m))):
         rows = np.flatnonzero(owner == member)
         hold = stratified_holdout(y[rows], HOLDOUT_FRACTION, seed=cfg.seed + i)
@@ -205,7 +212,9 @@ def build_partitions(
                 y_holdout=y[rows[hold]],
             )
         )
-    return parts
+        train_rows.append(rows[~hold])
+        hold_rows.append(rows[hold])
+    return parts, train_rows, hold_rows
 
 
 def run_config(
