@@ -70,7 +70,7 @@ def _identifier_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return codes, raw.take(pa.array(first))
 
 
-def _links(
+def related_links(
     frames: GraphFrames, state: ControlState, by: tuple[str, ...], max_shared: int
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[np.ndarray | pa.Array]]:
     """Edges company -> key plus, per key, its kind and display value."""
@@ -132,7 +132,7 @@ def related_party_labels(
     if state is None:
         state = control_state(ownership_graph(frames, share=share), threshold)
     nc = state.graph.n_companies
-    src, dst, _, _ = _links(frames, state, by, max_shared)
+    src, dst, _, _ = related_links(frames, state, by, max_shared)
     size = nc + (int(dst.max()) + 1 if dst.size else 0)
     links = sp.csr_array((np.ones(len(src), dtype=np.int8), (src, nc + dst)), shape=(size, size))
     _, comp = csgraph.connected_components(links, directed=False)
@@ -200,7 +200,7 @@ def related_parties(
     node = state.graph.position(company_id)
     labels = related_party_labels(frames, state, by=by, max_shared=max_shared)
     group = np.flatnonzero(labels == labels[node])
-    src, dst, kinds, display = _links(frames, state, by, max_shared)
+    src, dst, kinds, display = related_links(frames, state, by, max_shared)
     member = np.zeros(state.graph.n_companies, dtype=bool)
     member[group] = True
     in_group = member[src]

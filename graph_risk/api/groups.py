@@ -31,7 +31,7 @@ from graph_risk.algorithms.control import ControlState
 from graph_risk.algorithms.related import (
     LINK_KINDS,
     RelatedParties,
-    _links,  # the link table of the same algorithm: one definition of what links
+    related_links,  # the link table of the same algorithm: one definition of what links
     related_party_labels,
 )
 from graph_risk.frames import GraphFrames
@@ -72,7 +72,7 @@ class RelatedPartyIndex:
         self._member_end = np.searchsorted(sorted_labels, labels, side="right")
         # links: a key (controller or identifier value) binds the group when >= 2 distinct
         # companies use it; all of a key's users are in one group (they are connected by it)
-        src, dst, kinds, display = _links(frames, state, by, max_shared)
+        src, dst, kinds, display = related_links(frames, state, by, max_shared)
         by_key = np.lexsort((src, dst))
         src, dst = src[by_key], dst[by_key]
         pair = dst * max(nc, 1) + src
