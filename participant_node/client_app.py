@@ -39,9 +39,13 @@ from participant_node.config import MemberConfig, MemberLocal
 from participant_node.deploy import load_prepared
 from participant_node.metrics import pack_histograms, score_histograms
 from participant_node.model import build_from_spec, get_flat, predict_proba, set_flat
-from participant_node.model.dp_train import train_local_dp
 from participant_node.partition import MemberPartition, load_partition
-from participant_node.private_round import RoundPrivacy, dp_settings, train_round, update_weight
+from participant_node.private_round import (
+    RoundPrivacy,
+    train_round,
+    train_under_charge,
+    update_weight,
+)
 from participant_node.replies import CachedReply, ReplyCache, payload_digest_bytes
 from privacy import Payload, UpdateCodec
 from privacy.errors import BudgetExhausted
@@ -158,7 +162,9 @@ def train(msg: Message, context: Context) -> Message:
         else:
             charged = _charged_before(local.ledger, member.source, run_id, server_round)
             if charged is not None and cfg.privacy.dp:  # charged, never sent (no cache entry)
-                loss, privacy = _train_under_charge(model, member, cfg, charged)
+                loss, privacy = train_under_charge(
+                    model, member.x_train, member.y_train, cfg, charged
+                )
             else:
                 loss, privacy = train_round(
                     model,
@@ -210,39 +216,6 @@ def _charged_before(ledger: Path, data_file: Path, run_id: str, server_round: in
         return None
     matches = [c for c in history if c.run_id == run_id and c.round == server_round]
     return matches[-1] if matches else None
-
-
-def _train_under_charge(
-    model: torch.nn.Module, member: MemberPartition, cfg: MemberConfig, charge: Charge
-) -> tuple[float, RoundPrivacy]:
-    """Repeat an already charged round (same mechanism) without charging again.
-
-    Raises ``ValueError`` when the round's mechanism changed since the
-    charge (another config): then it is a different release and must be charged normally.
-    """
-    dp = dp_settings(cfg, len(member.y_train))
-    if dp.round_mechanism() != charge.mechanism():
-        raise ValueError(
-            f"round {charge.round} of run {charge.run_id!r} was charged with another mechanism "
-            f"({charge.mechanism()}); refusing to repeat it under a different one"
-        )
-    result = train_local_dp(
-        model,
-        member.x_train,
-        member.y_train,
-        cfg.train,
-        dp,
-        grad_sample_mode=cfg.privacy.grad_sample_mode,
-    )
-    return result.loss, RoundPrivacy(
-        True,
-        charge.epsilon_after,
-        dp.delta,
-        dp.noise_multiplier,
-        dp.clip_norm,
-        dp.sample_rate,
-        dp.local_steps,
-    )
 
 
 def _privacy_dict(p: RoundPrivacy) -> dict[str, float]:

@@ -29,7 +29,7 @@ from participant_node.model.dp_train import train_local_dp
 from privacy.accountant import noise_for_target
 from privacy.dp import DPSettings
 from privacy.layouts import dp_noise_weight, fedavg_weight
-from privacy.ledger import Budget, BudgetLedger, dataset_fingerprint
+from privacy.ledger import Budget, BudgetLedger, Charge, dataset_fingerprint
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,45 @@ def train_round(
         except KeyError:  # first use of this data: budget = the run's target (+ rounding slack)
             ledger.set_budget(dataset, Budget(cfg.privacy.epsilon * 1.000001, cfg.privacy.delta))
     charge = ledger.charge(dataset, dp.round_mechanism(), run_id=run_id, round=server_round)
+    return _dp_train(model, x, y, cfg, dp, charge.epsilon_after)
+
+
+def train_under_charge(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, cfg: MemberConfig, charge: Charge
+) -> tuple[float, RoundPrivacy]:
+    """Train a round that was charged but never sent (the member crashed before replying),
+    without charging again.
+
+    Raises
+    ------
+    ValueError
+        When the round's mechanism changed since the charge (another config): then it is a
+        different release and must be charged normally.
+    """
+    dp = dp_settings(cfg, len(y))
+    if dp.round_mechanism() != charge.mechanism():
+        raise ValueError(
+            f"round {charge.round} of run {charge.run_id!r} was charged with another mechanism "
+            f"({charge.mechanism()}); refusing to repeat it under a different one"
+        )
+    return _dp_train(model, x, y, cfg, dp, charge.epsilon_after)
+
+
+def _dp_train(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: MemberConfig,
+    dp: DPSettings,
+    epsilon_after: float,
+) -> tuple[float, RoundPrivacy]:
+    """DP-SGD for one round under a ledger charge that already stands."""
     result = train_local_dp(
         model, x, y, cfg.train, dp, grad_sample_mode=cfg.privacy.grad_sample_mode
     )
     return result.loss, RoundPrivacy(
         True,
-        charge.epsilon_after,
+        epsilon_after,
         dp.delta,
         dp.noise_multiplier,
         dp.clip_norm,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -13,20 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulations.experiments.progress import rounds_done
 from simulations.experiments.simrun import SimRunConfig, run
 
 console = Console()
-
-
-def _count_rounds(store: Path) -> int:
-    if not store.is_file():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT COUNT(*) FROM checkpoints WHERE phase='evaluate'").fetchone()
-        return int(row[0])
-    except sqlite3.Error:
-        return 0
 
 
 def run_with_progress(cfg: SimRunConfig) -> dict[str, Any]:
@@ -50,7 +39,7 @@ def run_with_progress(cfg: SimRunConfig) -> dict[str, Any]:
 
         def follow() -> None:
             while not done.wait(0.5):
-                n = _count_rounds(store)
+                n = rounds_done(store)
                 if n:
                     bar.update(rounds, completed=n, visible=True)
 
@@ -61,7 +50,7 @@ def run_with_progress(cfg: SimRunConfig) -> dict[str, Any]:
         finally:
             done.set()
             watcher.join()
-        bar.update(rounds, completed=_count_rounds(store), visible=True)
+        bar.update(rounds, completed=rounds_done(store), visible=True)
         bar.update(stage, description="done", total=1, completed=1)
     return report
 
