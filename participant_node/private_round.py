@@ -25,7 +25,6 @@ from torch import nn
 
 from participant_node.config import MemberConfig
 from participant_node.model import train_local
-from participant_node.model.dp_train import train_local_dp
 from privacy.accountant import noise_for_target
 from privacy.dp import DPSettings
 from privacy.layouts import dp_noise_weight, fedavg_weight
@@ -141,6 +140,10 @@ def _dp_train(
     epsilon_after: float,
 ) -> tuple[float, RoundPrivacy]:
     """DP-SGD for one round under a ledger charge that already stands."""
+    # Imported here: Opacus costs ~2.3 s of import in every fresh member process (each
+    # simulated member's Ray worker, each deployed ClientApp), and a non-private round needs none.
+    from participant_node.model.dp_train import train_local_dp
+
     result = train_local_dp(
         model, x, y, cfg.train, dp, grad_sample_mode=cfg.privacy.grad_sample_mode
     )

@@ -13,13 +13,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from simulations.experiments.progress import rounds_done
-from simulations.experiments.simrun import SimRunConfig, run
+from simulations.experiments.simrun_config import SimRunConfig
 
 console = Console()
 
 
 def run_with_progress(cfg: SimRunConfig) -> dict[str, Any]:
     """Run the simulation with a rich progress bar that follows the run store."""
+    from simulations.experiments.simrun import run  # torch, Flower: only when running
+
     store = cfg.out / "runstore.sqlite"
     if store.exists():
         store.unlink()

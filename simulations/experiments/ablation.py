@@ -36,8 +36,9 @@ from participant_node.data import Preprocessor
 from participant_node.model import predict_proba
 from participant_node.scoring import contagion_overlay, exposure_matrix
 from simulations.experiments.cells import Federation, Prepared, prepare, run_federation
-from simulations.experiments.grid import Cell, ExperimentConfig, parse_epsilon
+from simulations.experiments.grid import Cell, ExperimentConfig, cell_members, parse_epsilon
 from simulations.experiments.progress import CellProgress
+from simulations.experiments.ray_runtime import experiment_ray
 from simulations.experiments.results import (
     append_row,
     as_float,
@@ -190,8 +191,9 @@ def run_ablation(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True
         raise ValueError("[data] the ablation needs a synthetic consortium (source = 'consortium')")
     bind_out(cfg, out, "ablation")
     columns = _columns(settings)
+    members = cell_members(cfg, settings.partition, settings.members)
     cells = [
-        Cell(settings.epsilon, settings.members, settings.partition, settings.model,
+        Cell(settings.epsilon, members, settings.partition, settings.model,
              settings.encryption, seed, graph)
         for seed in cfg.seeds
         for graph in ("none", "auto")
@@ -199,7 +201,10 @@ def run_ablation(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True
     done = {r["cell_id"] for r in read_rows(out / "results.csv")}
     prepared: dict[str, Prepared] = {}
     registry: Registry | None = None
-    with CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar:
+    with (
+        CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar,
+        experiment_ray(cfg, needed=any(c.label() not in done for c in cells)) as live,
+    ):
         bar.skip(sum(c.label() in done for c in cells))
         for cell in cells:
             if cell.label() in done:
@@ -210,7 +215,7 @@ def run_ablation(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True
             prep = prepared[cell.graph_features]
             assert prep.consortium is not None
             registry = registry or read_registry(prep.consortium)
-            fed = run_federation(cfg, cell, prep, out / "cells" / "running")
+            fed = run_federation(live, cell, prep, out / "cells" / "running")
             graph = cell.graph_features != "none"
             for overlay, res in evaluate_variants(fed, prep, registry, settings).items():
                 variant = VARIANTS[2 * graph + overlay]

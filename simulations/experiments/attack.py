@@ -47,8 +47,9 @@ from privacy.keys import generate_keypair
 from privacy.layouts import run_layouts
 from privacy.paillier_codec import PackedPaillierCodec
 from simulations.experiments.cells import Prepared, prepare, run_federation
-from simulations.experiments.grid import Cell, ExperimentConfig, parse_epsilon
+from simulations.experiments.grid import Cell, ExperimentConfig, cell_members, parse_epsilon
 from simulations.experiments.progress import CellProgress
+from simulations.experiments.ray_runtime import experiment_ray
 from simulations.experiments.results import (
     append_row,
     as_float,
@@ -311,13 +312,23 @@ def run_attack(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True) 
     settings = AttackSettings.from_section(cfg.section("attack"))
     bind_out(cfg, out, "attack")
     cells = [
-        Cell(eps, settings.members, settings.partition, settings.model, settings.encryption, seed)
+        Cell(
+            eps,
+            cell_members(cfg, settings.partition, settings.members),
+            settings.partition,
+            settings.model,
+            settings.encryption,
+            seed,
+        )
         for eps in settings.epsilon
         for seed in cfg.seeds
     ]
     done = {r["cell_id"] for r in read_rows(out / "results.csv")}
     prepared: Prepared | None = None
-    with CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar:
+    with (
+        CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar,
+        experiment_ray(cfg, needed=any(c.label() not in done for c in cells)) as live,
+    ):
         bar.skip(sum(c.label() in done for c in cells))
         for cell in cells:
             if cell.label() in done:
@@ -325,7 +336,7 @@ def run_attack(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True) 
             bar.start(cell.label(), out / "cells" / "running" / "runstore.sqlite")
             prepared = prepared or prepare(cfg, out)
             append_row(
-                out / "results.csv", attack_cell(cfg, settings, cell, prepared, out), COLUMNS
+                out / "results.csv", attack_cell(live, settings, cell, prepared, out), COLUMNS
             )
             bar.done()
     rows = [r for r in read_rows(out / "results.csv") if r["cell_id"] in {c.label() for c in cells}]

@@ -41,6 +41,7 @@ from simulations.engine import run_simulation
 from simulations.experiments.cells import Federation, Prepared, prepare, run_federation
 from simulations.experiments.grid import Cell, ExperimentConfig
 from simulations.experiments.progress import CellProgress
+from simulations.experiments.ray_runtime import experiment_ray
 from simulations.experiments.results import (
     append_row,
     as_float,
@@ -183,7 +184,7 @@ def cost_cell(cfg: ExperimentConfig, cell: Cell, prepared: Prepared, out: Path) 
 
 def bare_engine(cfg: ExperimentConfig, members: int, rounds: int, out: Path) -> dict[str, Any]:
     """Flower's engine alone: no-op ClientApp, FedAvg, ``members`` nodes."""
-    from simulations.experiments.timed_app import noop_client, noop_server
+    from simulations.experiments.bare_app import noop_client, noop_server
 
     work = out / "cells" / "bare"
     shutil.rmtree(work, ignore_errors=True)
@@ -228,7 +229,10 @@ def run_cost(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True) ->
     cells = settings.cells(seed)
     done = {r["cell_id"] for r in read_rows(out / "results.csv")}
     total = len(cells) + int(settings.bare_engine)
-    with CellProgress(total, cfg.federation.rounds, enabled=show_progress) as bar:
+    with (
+        CellProgress(total, cfg.federation.rounds, enabled=show_progress) as bar,
+        experiment_ray(cfg) as live,
+    ):
         bar.skip(sum(c.label() in done for c in cells))
         prepared: Prepared | None = None
         for cell in cells:
@@ -236,13 +240,13 @@ def run_cost(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True) ->
                 continue
             bar.start(cell.label(), out / "cells" / "running" / "runstore.sqlite")
             prepared = prepared or prepare(cfg, out)
-            append_row(out / "results.csv", cost_cell(cfg, cell, prepared, out), COLUMNS)
+            append_row(out / "results.csv", cost_cell(live, cell, prepared, out), COLUMNS)
             bar.done()
         bare: list[dict[str, Any]] = []
         if settings.bare_engine:
             for k in sorted({min(settings.members), max(settings.members)}):
                 bar.start(f"Flower bare engine, {k} members")
-                bare.append(bare_engine(cfg, k, cfg.federation.rounds, out))
+                bare.append(bare_engine(live, k, cfg.federation.rounds, out))
             bar.done()
     rows = [r for r in read_rows(out / "results.csv") if r["cell_id"] in {c.label() for c in cells}]
     ints = ("members", "parameters", "bytes_per_member_per_round", "parallel_workers", "seed")

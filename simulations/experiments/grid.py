@@ -127,11 +127,16 @@ class FederationConfig:
 
 @dataclass(frozen=True)
 class RayConfig:
-    """Flower simulation backend resources (``backend_config``)."""
+    """Flower simulation backend resources (``backend_config``).
+
+    ``shared_head``: start one private local Ray for the whole experiment instead of one per
+    cell (:mod:`simulations.experiments.ray_runtime`); ignored when joining a cluster.
+    """
 
     cpus_per_member: float = 1.0
     num_cpus: int = 0
     address: str = ""
+    shared_head: bool = True
 
     def __post_init__(self) -> None:
         if not self.cpus_per_member > 0:
@@ -293,12 +298,21 @@ def load_config(path: Path) -> ExperimentConfig:
         raise ValueError(f"{path}: {exc}") from None
 
 
+def cell_members(cfg: ExperimentConfig, partition: str, members: int) -> int:
+    """Members a cell really has: a ``member`` partition of a synthetic consortium keeps the
+    consortium's own ``consortium_members`` whatever the grid asks (labels must not lie)."""
+    if parse_partition(partition).kind == "member" and cfg.data.source == "consortium":
+        return cfg.data.consortium_members
+    return members
+
+
 def sweep_cells(cfg: ExperimentConfig) -> list[Cell]:
-    """Every grid point x seed, in a stable order (seeds innermost)."""
+    """Every distinct grid point x seed, in a stable order (seeds innermost)."""
     g = cfg.grid
-    return [
-        Cell(eps, k, part, model, enc, seed, cfg.federation.graph_features)
+    cells = [
+        Cell(eps, cell_members(cfg, part, k), part, model, enc, seed, cfg.federation.graph_features)
         for eps, k, part, model, enc, seed in itertools.product(
             g.epsilon, g.members, g.partition, g.model, g.encryption, cfg.seeds
         )
     ]
+    return list(dict.fromkeys(cells))

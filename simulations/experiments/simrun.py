@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,6 @@ from privacy.keys import (
     save_private_key,
     save_public_key,
 )
-from privacy.layouts import WEIGHTINGS
 from simulations.engine import run_simulation
 from simulations.experiments import baselines
 from simulations.experiments.partition import (
@@ -58,58 +57,10 @@ from simulations.experiments.partition import (
     parse_partition,
     stratified_holdout,
 )
+from simulations.experiments.simrun_config import SimRunConfig
 
 HOLDOUT_FRACTION = 0.2
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class SimRunConfig:
-    """Everything ``fedcredit sim run`` was asked to do (recorded in the report)."""
-
-    out: Path
-    label: str
-    positive: str
-    data: Path | None = None
-    consortium: Path | None = None
-    contract: Path | None = None
-    members: int = 5
-    partition: str = "iid"
-    rounds: int = 20
-    seed: int = 42
-    model: str = "logistic"
-    mlp_hidden: int = 32
-    local_epochs: int = 1
-    batch_size: int = 256
-    learning_rate: float = 0.1
-    momentum: float = 0.9
-    hist_bins: int = 1024
-    baselines: bool = True
-    encryption: str = "paillier"
-    insecure_plaintext: bool = False
-    encoding: str | None = None
-    graph_features: str = "none"
-    dp: bool = True
-    epsilon: float = 3.0
-    delta: float = 1e-5
-    clip_norm: float = 3.0
-    weighting: str = "auto"
-    key_bits: int = 3072
-
-    def __post_init__(self) -> None:
-        if (self.data is None) == (self.consortium is None):
-            raise ValueError("give exactly one of --data PATH.csv or --consortium DIR")
-        if self.rounds < 1:
-            raise ValueError(f"--rounds must be >= 1; got {self.rounds}")
-        if self.encryption == "none" and not self.insecure_plaintext:
-            raise ValueError("--encryption none requires the explicit --insecure-plaintext opt-out")
-        if self.encryption not in ("paillier", "none"):
-            raise ValueError(f"--encryption must be paillier or none; got {self.encryption!r}")
-        if self.dp and not self.epsilon > 0:
-            raise ValueError(f"--epsilon must be > 0; got {self.epsilon}")
-        if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"--weighting must be one of {WEIGHTINGS}; got {self.weighting!r}")
-        parse_partition(self.partition)
 
 
 def graph_table(cfg: SimRunConfig) -> pd.DataFrame | None:

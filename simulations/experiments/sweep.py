@@ -26,6 +26,7 @@ from typing import Any
 from simulations.experiments.cells import Prepared, baseline_aucs, prepare, run_federation
 from simulations.experiments.grid import Cell, ExperimentConfig, sweep_cells
 from simulations.experiments.progress import CellProgress
+from simulations.experiments.ray_runtime import experiment_ray
 from simulations.experiments.results import (
     append_row,
     as_float,
@@ -54,14 +55,29 @@ class SweepOutcome:
     summary: dict[str, Any]
 
 
-def cell_row(cfg: ExperimentConfig, cell: Cell, prepared: Prepared, out: Path) -> dict[str, Any]:
-    """Run one cell and return its ``results.csv`` row."""
+BaselineKey = tuple[int, str, str, int, str]
+
+
+def cell_row(
+    cfg: ExperimentConfig,
+    cell: Cell,
+    prepared: Prepared,
+    out: Path,
+    baselines: dict[BaselineKey, dict[str, float]] | None = None,
+) -> dict[str, Any]:
+    """Run one cell and return its ``results.csv`` row.
+
+    The centralised and local-only references depend on the split, model and seed only (not
+    on epsilon or encryption): ``baselines`` caches them across the cells of one sweep.
+    """
     fed = run_federation(cfg, cell, prepared, out / "cells" / "running")
-    base = (
-        baseline_aucs(fed, cfg.federation.rounds)
-        if cfg.federation.baselines
-        else {"centralised_auc": math.nan, "local_only_auc": math.nan}
-    )
+    base = {"centralised_auc": math.nan, "local_only_auc": math.nan}
+    if cfg.federation.baselines:
+        cache = {} if baselines is None else baselines
+        key = (cell.members, cell.partition, cell.model, cell.seed, cell.graph_features)
+        if key not in cache:
+            cache[key] = baseline_aucs(fed, cfg.federation.rounds)
+        base = cache[key]
     eps = fed.privacy["epsilon"]
     return {
         "cell_id": cell.label(),
@@ -140,13 +156,17 @@ def run_sweep(
     skipped = [c.label() for c in cells if c.label() in finished]
     executed: list[str] = []
     prepared: dict[str, Prepared] = {}
-    with CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar:
+    baselines: dict[BaselineKey, dict[str, float]] = {}
+    with (
+        CellProgress(len(cells), cfg.federation.rounds, enabled=show_progress) as bar,
+        experiment_ray(cfg, needed=bool(todo)) as live,
+    ):
         bar.skip(len(skipped))
         for cell in todo:
             bar.start(cell.label(), out / "cells" / "running" / "runstore.sqlite")
             if cell.graph_features not in prepared:
                 prepared[cell.graph_features] = prepare(cfg, out, cell.graph_features)
-            row = cell_row(cfg, cell, prepared[cell.graph_features], out)
+            row = cell_row(live, cell, prepared[cell.graph_features], out, baselines)
             append_row(out / RESULTS, row, COLUMNS)
             executed.append(cell.label())
             if on_cell is not None:
