@@ -100,7 +100,7 @@ def test_quick_sweep_outputs_numbers_and_resume(tmp_path: Path) -> None:
 def test_sweep_refuses_an_out_folder_of_another_config(tmp_path: Path) -> None:
     # Prepare: OUT bound to a different config
     other = tmp_path / "other.toml"
-    other.write_text(CONFIG.read_text().replace("seeds = [1, 2]", "seeds = [7]"))
+    other.write_text(CONFIG.read_text().replace("rounds = 3", "rounds = 4"))
     out = tmp_path / "o"
     out.mkdir()
     (out / "experiment.json").write_text(

@@ -17,6 +17,7 @@ from simulations.experiments.grid import load_config, parse_config, sweep_cells
 from simulations.experiments.progress import CellProgress
 from simulations.experiments.results import append_row, bind_out, mean_ci, read_rows
 from simulations.experiments.simrun import SimRunConfig, build_partitions, load_rows, partition_rows
+from simulations.experiments.sweep import summarise
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "simulations" / "configs"
@@ -99,7 +100,17 @@ def test_grid_is_the_full_product_with_stable_ids() -> None:
             }
         ).fingerprint()
     )
-    assert cfg.fingerprint() != parse_config({"grid": {"epsilon": [2]}}).fingerprint()
+    # which cells run (seeds, grid values) is not part of it: a folder can be extended ...
+    assert cfg.fingerprint() == parse_config({"grid": {"epsilon": [2]}}).fingerprint()
+    assert cfg.fingerprint() == parse_config({"experiment": {"seeds": [9]}}).fingerprint()
+    # ... but how a cell runs is
+    assert cfg.fingerprint() != parse_config({"federation": {"rounds": 7}}).fingerprint()
+    assert cfg.fingerprint() != parse_config({"data": {"companies": 999}}).fingerprint()
+    attack = {"attack": {"epsilon": [1], "shadow_models": 4}}
+    more_eps = {"attack": {"epsilon": [1, 3], "shadow_models": 4}}
+    fewer_shadows = {"attack": {"epsilon": [1], "shadow_models": 2}}
+    assert parse_config(attack).fingerprint() == parse_config(more_eps).fingerprint()
+    assert parse_config(attack).fingerprint() != parse_config(fewer_shadows).fingerprint()
 
 
 def test_ray_resources_local_or_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,11 +142,15 @@ def test_append_row_keeps_a_complete_csv_and_refuses_a_foreign_header(tmp_path: 
 
 def test_out_folder_is_bound_to_its_config(tmp_path: Path) -> None:
     a = parse_config({"grid": {"epsilon": [1]}})
-    b = parse_config({"grid": {"epsilon": [2]}})
+    extended = parse_config({"grid": {"epsilon": [1, 2]}, "experiment": {"seeds": [1, 2]}})
+    b = parse_config({"grid": {"epsilon": [1]}, "federation": {"learning_rate": 0.5}})
     bind_out(a, tmp_path, "sweep")
     bind_out(a, tmp_path, "sweep")  # same config: fine (resume)
+    bind_out(extended, tmp_path, "sweep")  # more cells of the same settings: fine (extend)
     with pytest.raises(ValueError, match="holds results of another experiment"):
         bind_out(b, tmp_path, "sweep")
+    with pytest.raises(ValueError, match="holds results of another experiment"):
+        bind_out(a, tmp_path, "attack")
 
 
 def test_mean_ci_by_hand() -> None:
@@ -216,3 +231,24 @@ def test_docstring_examples() -> None:
     for module in (ablation, cost, grid, results):
         outcome = doctest.testmod(module)
         assert outcome.attempted > 0 and outcome.failed == 0, module.__name__
+
+
+def test_sweep_gap_is_paired_by_seed() -> None:
+    # Prepare: two seeds; no-DP 0.80/0.70, eps 1 0.75/0.69 -> per-seed gaps 0.05 and 0.01
+    def row(eps: str, seed: int, auc: float) -> dict[str, str]:
+        return {
+            "epsilon": eps, "members": "3", "partition": "iid", "model": "logistic",
+            "encryption": "paillier-packed", "seed": str(seed), "auc": str(auc), "ks": "0.3",
+            "epsilon_spent": eps, "centralised_auc": "0.8", "local_only_auc": "0.7",
+        }  # fmt: skip
+
+    rows = [row("inf", 1, 0.80), row("inf", 2, 0.70), row("1.0", 1, 0.75), row("1.0", 2, 0.69)]
+    # Execute
+    cells = {c["epsilon"]: c for c in summarise(rows)}
+    # Assert: mean gap 0.03; paired interval 0.03 +- t(0.975, 1) * sd(0.04) / sqrt(2)
+    eps1 = cells[1.0]
+    assert eps1["gap_to_non_private"] == pytest.approx(0.03)
+    assert eps1["gap_paired_mean"] == pytest.approx(0.03) and eps1["gap_paired_n"] == 2
+    half = 12.7062047 * math.sqrt(0.02**2 * 2) / math.sqrt(2)
+    assert eps1["gap_paired_ci95"] == pytest.approx([0.03 - half, 0.03 + half], rel=1e-5)
+    assert cells[math.inf]["gap_paired_mean"] == 0.0

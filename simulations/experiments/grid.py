@@ -194,13 +194,27 @@ class ExperimentConfig:
         return dict(self.sections.get(name, {}))
 
     def fingerprint(self) -> str:
-        """SHA-256 of everything that determines results (a resumed sweep must match it);
-        where it runs (``[ray]``) and the file's location do not count."""
+        """SHA-256 of the settings that determine each cell's result: data, federation and the
+        kind's own table. *Which* cells run (seeds, the sweep grid, the attack's epsilons, the
+        cost's member counts and models), where (``[ray]``), the name and the file's location do
+        not count: adding seeds or grid values to a config resumes its folder and runs only the
+        new cells; changing a setting is refused (``results.bind_out``)."""
         doc = asdict(self)
-        doc.pop("source", None)
-        doc.pop("ray", None)
+        for key in ("source", "ray", "seeds", "grid", "name"):
+            doc.pop(key)
+        doc["sections"] = {
+            kind: {k: v for k, v in table.items() if k not in CELL_AXES.get(kind, ())}
+            for kind, table in doc["sections"].items()
+        }
         blob = json.dumps(doc, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# Keys of the kind-specific tables that choose cells rather than how a cell runs.
+CELL_AXES: dict[str, tuple[str, ...]] = {
+    "attack": ("epsilon",),
+    "cost": ("members", "models", "model_size_members", "bare_engine"),
+}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ refused rather than mixing results.
 Summary per grid point (seeds pooled): mean and 95% Student-t interval of ROC AUC and KS, the
 epsilon actually spent (max over members, from the attestations), centralised and local-only
 AUC on the same splits, and the utility gap to the non-private cell with the same members,
-partition and model.
+partition and model — as a difference of means and paired by seed (same split and holdout) with
+its 95% interval.
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ def cell_row(
     }
 
 
+def _auc_by_seed(
+    groups: dict[tuple[str, ...], list[dict[str, str]]], entry: dict[str, Any]
+) -> dict[int, float]:
+    """AUC per seed of the grid point ``entry`` (a summary entry) from the grouped rows."""
+    for rs in groups.values():
+        r0 = rs[0]
+        if as_float(r0["epsilon"]) == entry["epsilon"] and (
+            int(r0["members"]),
+            r0["partition"],
+            r0["model"],
+            r0["encryption"],
+        ) == (entry["members"], entry["partition"], entry["model"], entry["encryption"]):
+            return {int(r["seed"]): as_float(r["auc"]) for r in rs}
+    return {}
+
+
 def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
     """Per grid point: mean and 95% interval over seeds, baselines, gap to non-private."""
     groups: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
@@ -127,13 +144,25 @@ def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         out.append(entry)
     for e in out:
         ref = [
-            o["auc_mean"]
+            o
             for o in out
             if math.isinf(o["epsilon"])
             and (o["members"], o["partition"], o["model"])
             == (e["members"], e["partition"], e["model"])
         ]
-        e["gap_to_non_private"] = (max(ref) - e["auc_mean"]) if ref else math.nan
+        best = max((o["auc_mean"] for o in ref), default=math.nan)
+        e["gap_to_non_private"] = best - e["auc_mean"]
+        # Paired by seed (same split, same holdout): the non-private cell of the same encryption
+        # when the grid has one, else the best non-private group; its 95% interval over seeds.
+        same = [o for o in ref if o["encryption"] == e["encryption"]]
+        pick = same[0] if same else max(ref, key=lambda o: o["auc_mean"]) if ref else None
+        diffs = []
+        if pick is not None:
+            mine = _auc_by_seed(groups, e)
+            theirs = _auc_by_seed(groups, pick)
+            diffs = [theirs[s] - mine[s] for s in sorted(mine) if s in theirs]
+        m, lo, hi = mean_ci(diffs) if diffs else (math.nan, math.nan, math.nan)
+        e["gap_paired_mean"], e["gap_paired_ci95"], e["gap_paired_n"] = m, [lo, hi], len(diffs)
     return sorted(
         out, key=lambda e: (e["partition"], e["members"], e["model"], e["encryption"], e["epsilon"])
     )
