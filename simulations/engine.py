@@ -44,6 +44,11 @@ def write_app_dir(directory: Path, run_config: Mapping[str, object]) -> Path:
     return directory
 
 
+# Environment of the Ray processes a simulation starts (also given to an experiment's shared
+# head, simulations.experiments.ray_runtime): per-worker logs, and no accelerator override.
+RAY_WORKER_ENV = {"RAY_DEDUP_LOGS": "0", "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0"}
+
+
 def run_simulation(
     run_config: Mapping[str, str | int | float | bool],
     num_members: int,
@@ -83,8 +88,8 @@ def run_simulation(
 
     if num_members < 1:
         raise ValueError(f"members must be >= 1; got {num_members}")
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+    for key, value in RAY_WORKER_ENV.items():
+        os.environ.setdefault(key, value)
     write_app_dir(app_dir, run_config)
     if not verbose:
         logging.getLogger("flwr").setLevel(logging.WARNING)

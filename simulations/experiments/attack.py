@@ -311,15 +311,9 @@ def run_attack(cfg: ExperimentConfig, out: Path, *, show_progress: bool = True) 
 
     settings = AttackSettings.from_section(cfg.section("attack"))
     bind_out(cfg, out, "attack")
+    members = cell_members(cfg, settings.partition, settings.members)
     cells = [
-        Cell(
-            eps,
-            cell_members(cfg, settings.partition, settings.members),
-            settings.partition,
-            settings.model,
-            settings.encryption,
-            seed,
-        )
+        Cell(eps, members, settings.partition, settings.model, settings.encryption, seed)
         for eps in settings.epsilon
         for seed in cfg.seeds
     ]

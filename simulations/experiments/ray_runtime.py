@@ -39,14 +39,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 
+from simulations.engine import RAY_WORKER_ENV
 from simulations.experiments.grid import ExperimentConfig
 
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
 _ADDRESS = re.compile(r"ray start --address='([^']+)'")
-# Worker environment Flower's engine would set (simulations.engine.run_simulation); the head's
-# raylet starts the workers, so it must carry them from the start.
-_WORKER_ENV = {"RAY_DEDUP_LOGS": "0", "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0"}
 
 
 def _ray_cli() -> str:
@@ -83,7 +81,8 @@ class LocalRayHead:
         # A short private folder: Ray's Unix socket paths must stay under ~107 characters,
         # and a private folder keeps its address file away from /tmp/ray (other Rays).
         self._temp = Path(tempfile.mkdtemp(prefix="fcray-", dir="/tmp"))
-        env = {**os.environ, **_WORKER_ENV, "RAY_USAGE_STATS_ENABLED": "0"}
+        # the head's raylet starts the workers, so it carries their environment from the start
+        env = {**os.environ, **RAY_WORKER_ENV, "RAY_USAGE_STATS_ENABLED": "0"}
         env.pop("RAY_ADDRESS", None)
         cmd = [
             _ray_cli(), "start", "--head", "--block", "--port=0",

@@ -103,22 +103,6 @@ def cell_row(
     }
 
 
-def _auc_by_seed(
-    groups: dict[tuple[str, ...], list[dict[str, str]]], entry: dict[str, Any]
-) -> dict[int, float]:
-    """AUC per seed of the grid point ``entry`` (a summary entry) from the grouped rows."""
-    for rs in groups.values():
-        r0 = rs[0]
-        if as_float(r0["epsilon"]) == entry["epsilon"] and (
-            int(r0["members"]),
-            r0["partition"],
-            r0["model"],
-            r0["encryption"],
-        ) == (entry["members"], entry["partition"], entry["model"], entry["encryption"]):
-            return {int(r["seed"]): as_float(r["auc"]) for r in rs}
-    return {}
-
-
 def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
     """Per grid point: mean and 95% interval over seeds, baselines, gap to non-private."""
     groups: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
@@ -126,6 +110,7 @@ def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         key = (r["epsilon"], r["members"], r["partition"], r["model"], r["encryption"])
         groups[key].append(r)
     out = []
+    seed_auc: dict[int, dict[int, float]] = {}  # id(entry) -> AUC per seed
     for (eps, members, partition, model, enc), rs in groups.items():
         entry: dict[str, Any] = {
             "epsilon": as_float(eps),
@@ -141,6 +126,7 @@ def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
             entry[f"{metric}_mean"] = m
             if metric in ("auc", "ks"):
                 entry[f"{metric}_ci95"] = [lo, hi]
+        seed_auc[id(entry)] = {int(r["seed"]): as_float(r["auc"]) for r in rs}
         out.append(entry)
     for e in out:
         ref = [
@@ -158,8 +144,7 @@ def summarise(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         pick = same[0] if same else max(ref, key=lambda o: o["auc_mean"]) if ref else None
         diffs = []
         if pick is not None:
-            mine = _auc_by_seed(groups, e)
-            theirs = _auc_by_seed(groups, pick)
+            mine, theirs = seed_auc[id(e)], seed_auc[id(pick)]
             diffs = [theirs[s] - mine[s] for s in sorted(mine) if s in theirs]
         m, lo, hi = mean_ci(diffs) if diffs else (math.nan, math.nan, math.nan)
         e["gap_paired_mean"], e["gap_paired_ci95"], e["gap_paired_n"] = m, [lo, hi], len(diffs)
